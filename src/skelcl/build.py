@@ -1,0 +1,141 @@
+"""Assembly shared by the entry points: config validation, data module, method, trainer and loggers."""
+
+from __future__ import annotations
+
+import inspect
+import os
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from hydra.utils import get_class
+from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
+from lightning.pytorch.plugins.io import TorchCheckpointIO
+from omegaconf import DictConfig, OmegaConf
+
+from skelcl.config import PROTOCOL_SCHEMAS, ClipConfig, DatasetConfig, ScheduleConfig, checked
+from skelcl.data.datamodule import SkeletonDataModule
+from skelcl.data.streams import STREAMS
+
+FRAMEWORK_KWARGS = {"layout", "num_classes", "bodies", "encoder", "stream", "clip", "schedule", "run_epochs", "seed",
+                    "center_joint", "align_shoulders"}
+
+
+def _check_target(node: DictConfig, where: str, supplied: set[str]) -> None:
+    """Fail early if `node`'s keys do not fit the signature of its `_target_` (typos in YAML or CLI)."""
+    if "_target_" not in node:
+        raise ValueError(f"config '{where}' has no _target_")
+    try:
+        target = get_class(node._target_)
+    except Exception as e:
+        raise ValueError(f"config '{where}': cannot import _target_ {node._target_!r}: {e}") from None
+    params: dict[str, inspect.Parameter] = {}
+    for cls in target.__mro__:
+        if cls is object or "__init__" not in vars(cls):
+            continue
+        sig = inspect.signature(cls.__init__)
+        params.update({k: p for k, p in sig.parameters.items() if k != "self"})
+        if not any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
+            break
+    accepted = {k for k, p in params.items() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
+    given = {k for k in node if not k.startswith("_")} - {"name"}
+    unknown = sorted(given - accepted)
+    if unknown:
+        raise ValueError(f"config '{where}': unknown key(s) {unknown} for {node._target_}; "
+                         f"valid keys: {sorted(accepted - supplied)}")
+
+
+def validate(cfg: DictConfig) -> dict[str, Any]:
+    """Check the whole composed config before any work; return the typed nodes."""
+    _check_target(cfg.method.model, "method.model", FRAMEWORK_KWARGS)
+    _check_target(cfg.encoder, "encoder", {"layout", "in_channels", "frames", "bodies"})
+    if cfg.stream.name not in STREAMS:
+        raise ValueError(f"config 'stream.name': {cfg.stream.name!r}; choose one of {STREAMS}")
+    typed = {
+        "schedule": checked(ScheduleConfig, cfg.method.schedule, "method.schedule"),
+        "clip": checked(ClipConfig, cfg.method.clip, "method.clip"),
+        "dataset": checked(DatasetConfig, cfg.dataset, "dataset"),
+        "protocols": {},
+    }
+    for name, node in (cfg.get("protocol") or {}).items():
+        if name not in PROTOCOL_SCHEMAS:
+            raise ValueError(f"unknown protocol '{name}'; choose from {sorted(PROTOCOL_SCHEMAS)}")
+        typed["protocols"][name] = checked(PROTOCOL_SCHEMAS[name], node, f"protocol.{name}")
+    return typed
+
+
+def run_epochs(cfg: DictConfig, schedule: ScheduleConfig) -> int:
+    """Pretraining epochs of this run: `epochs=` if given, else the method's reference schedule."""
+    return int(cfg.epochs) if cfg.get("epochs") is not None else schedule.epochs
+
+
+def build_datamodule(ds: DatasetConfig, cache_dir: str, batch_size: int, seed: int,
+                     label_fraction: float = 1.0) -> SkeletonDataModule:
+    from skelcl.data.open import open_dataset
+
+    prepared = open_dataset(ds.root, format=ds.format, layout=ds.layout, cache_dir=cache_dir, **ds.options)
+    return SkeletonDataModule(prepared, f"{ds.split}_train", f"{ds.split}_test", batch_size=batch_size,
+                              num_workers=ds.num_workers, seed=seed, label_fraction=label_fraction)
+
+
+def build_method(cfg: DictConfig, typed: dict, dm: SkeletonDataModule, epochs: int):
+    model_cfg = OmegaConf.to_container(cfg.method.model, resolve=True)
+    target = get_class(model_cfg.pop("_target_"))
+    encoder_cfg = OmegaConf.create({k: v for k, v in cfg.encoder.items() if k != "name"})
+    ds: DatasetConfig = typed["dataset"]
+    return target(
+        layout=dm.layout, num_classes=dm.num_classes, bodies=dm.prepared.shape[4], encoder=encoder_cfg,
+        stream=cfg.stream.name, clip=typed["clip"], schedule=typed["schedule"], run_epochs=epochs, seed=cfg.seed,
+        center_joint=ds.center_joint, align_shoulders=ds.align_shoulders, **model_cfg,
+    )
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Write to a temporary file in the same directory, fsync, then rename: a crash never leaves a torn
+    checkpoint, and `last.ckpt` is always a complete one."""
+
+    def save_checkpoint(self, checkpoint: dict, path, storage_options=None) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        with open(tmp, "wb") as f:
+            torch.save(checkpoint, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+
+
+def build_loggers(cfg: DictConfig, run_dir: Path) -> list:
+    from lightning.pytorch import loggers as pl_loggers
+
+    lg = cfg.logger
+    if lg.name == "csv":
+        loggers = [pl_loggers.CSVLogger(save_dir=str(run_dir), name="logs", version="")]
+    elif lg.name == "tensorboard":
+        loggers = [pl_loggers.TensorBoardLogger(save_dir=str(run_dir), name="tb", version="")]
+    elif lg.name == "wandb":
+        loggers = [pl_loggers.WandbLogger(project=lg.project, entity=lg.entity, name=lg.run_name, tags=list(lg.tags),
+                                          save_dir=str(run_dir), offline=bool(lg.offline), group=lg.group)]
+    else:
+        raise ValueError(f"unknown logger '{lg.name}'; choose csv, tensorboard or wandb")
+    for logger in loggers:
+        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+    return loggers
+
+
+def build_trainer(cfg: DictConfig, run_dir: Path, epochs: int, loggers: list) -> L.Trainer:
+    trainer_kwargs = OmegaConf.to_container(cfg.trainer, resolve=True)
+    callbacks = [
+        ModelCheckpoint(dirpath=str(run_dir / "checkpoints"), filename="epoch{epoch:03d}",
+                        auto_insert_metric_name=False, every_n_epochs=cfg.checkpoint_every, save_top_k=-1,
+                        save_last=True),
+    ]
+    if cfg.get("progress_bar", True):
+        callbacks.append(RichProgressBar())
+    try:
+        return L.Trainer(max_epochs=epochs, logger=loggers, callbacks=callbacks, default_root_dir=str(run_dir),
+                         plugins=[AtomicCheckpointIO()], use_distributed_sampler=False,
+                         enable_progress_bar=bool(cfg.get("progress_bar", True)), **trainer_kwargs)
+    except TypeError as e:
+        raise ValueError(f"invalid config 'trainer': {e}") from None

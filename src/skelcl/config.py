@@ -1,0 +1,93 @@
+"""Structured schemas for the config nodes every run shares. Merging a YAML node into its schema fails on an
+unknown or mistyped key, so typos stop a run before any data is touched."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+
+@dataclass
+class ScheduleConfig:
+    """Pretraining optimiser and LR schedule (epochs are 1-based in the papers; milestones: x gamma after)."""
+
+    epochs: int = 300
+    batch_size: int = 128
+    optimizer: str = "sgd"  # sgd | adam
+    lr: float = 0.1
+    momentum: float = 0.9
+    nesterov: bool = False
+    weight_decay: float = 1e-4
+    milestones: list[int] = field(default_factory=lambda: [250])
+    gamma: float = 0.1
+    warmup_epochs: int = 0
+
+
+@dataclass
+class ClipConfig:
+    """How stored clips become model inputs: frame count and temporal mode (resize valid frames | first T)."""
+
+    frames: int = 50
+    temporal: str = "resize"
+
+
+@dataclass
+class LinearConfig:
+    lr: float = 3.0
+    epochs: int = 100
+    milestones: list[int] = field(default_factory=lambda: [80])
+    gamma: float = 0.1
+    batch_size: int = 128
+    momentum: float = 0.9
+    nesterov: bool = False
+    weight_decay: float = 0.0
+    init_std: float = 0.02
+
+
+@dataclass
+class KNNConfig:
+    k: int = 20
+    temperature: float = 0.1
+
+
+@dataclass
+class FinetuneConfig:
+    lr: float = 0.1
+    epochs: int = 70
+    milestones: list[int] = field(default_factory=lambda: [30, 55])
+    gamma: float = 0.1
+    warmup_epochs: int = 5
+    batch_size: int = 64
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 1e-4
+    bn_frozen: bool = False
+    label_fraction: float = 1.0
+    augment: bool = False
+
+
+@dataclass
+class DatasetConfig:
+    name: str = "synthetic"
+    format: str = "synthetic"  # prepared | crossclr | pyskl | custom | synthetic
+    root: str = ""
+    split: str = "xsub"  # uses <split>_train / <split>_test
+    layout: Any = None  # null = from the data; a mapping = custom layout
+    center_joint: Any = None  # centre each frame on this joint (0-based) on the device
+    align_shoulders: bool = False
+    num_workers: int = 0
+    options: dict = field(default_factory=dict)  # format-specific (e.g. synthetic generator settings)
+
+
+PROTOCOL_SCHEMAS = {"linear": LinearConfig, "knn": KNNConfig, "finetune": FinetuneConfig, "semi": FinetuneConfig}
+
+
+def checked(schema: type, node: DictConfig | dict, where: str) -> Any:
+    """Merge `node` into `schema`; raise a ValueError that names the config node on any unknown key or bad type."""
+    try:
+        merged = OmegaConf.merge(OmegaConf.structured(schema), node)
+    except Exception as e:  # omegaconf raises several error types; one clear message is what users need
+        raise ValueError(f"invalid config '{where}': {e}") from None
+    return OmegaConf.to_object(merged)

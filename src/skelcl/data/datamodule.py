@@ -1,0 +1,114 @@
+"""SkeletonDataModule: opens a prepared dataset (memory-mapped), selects splits, and yields index-only batches.
+
+The loader never augments: it reads `(x, length, label, index)` batches with one fancy-indexed memmap read per
+batch. Clip preparation, augmentation and streams happen on the training device (see `methods/base.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
+
+from skelcl.data.formats import DataFormatError, PreparedDataset
+
+
+class ClipDataset(Dataset):
+    """A split of a prepared dataset; `__getitems__` reads a whole batch at once."""
+
+    def __init__(self, prepared: PreparedDataset, indices: np.ndarray) -> None:
+        self.prepared = prepared
+        self.indices = np.asarray(indices, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> dict:
+        return self.__getitems__([i])[0]
+
+    def __getitems__(self, items: Sequence[int]) -> list[dict]:
+        idx = self.indices[np.asarray(items, dtype=np.int64)]
+        order = np.argsort(idx)  # memmap reads are fastest in file order
+        x = np.empty((len(idx), *self.prepared.data.shape[1:]), dtype=np.float32)
+        x[order] = self.prepared.data[idx[order]]
+        lengths = self.prepared.lengths[idx]
+        labels = self.prepared.labels[idx]
+        return [
+            {"x": torch.from_numpy(x[k]), "length": int(lengths[k]), "label": int(labels[k]), "index": int(idx[k])}
+            for k in range(len(idx))
+        ]
+
+
+def class_balanced_subset(labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """round(fraction * n_c) samples of every class c (at least 1), seeded; positions into `labels`."""
+    if not 0 < fraction <= 1:
+        raise ValueError(f"label fraction must be in (0, 1], got {fraction}")
+    rng = np.random.default_rng(seed)
+    picked = []
+    for c in np.unique(labels):
+        pos = np.flatnonzero(labels == c)
+        k = max(1, int(round(fraction * len(pos))))
+        picked.append(rng.choice(pos, size=k, replace=False))
+    return np.sort(np.concatenate(picked))
+
+
+class SkeletonDataModule(L.LightningDataModule):
+    def __init__(self, prepared: PreparedDataset, train_split: str, test_split: str, batch_size: int,
+                 num_workers: int = 0, seed: int = 0, drop_last: bool = True,
+                 label_fraction: float = 1.0, split_indices: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        super().__init__()
+        self.prepared = prepared
+        if split_indices is not None:  # already-selected splits (e.g. a labelled subset of another module's)
+            self.train_idx, self.test_idx = split_indices
+        else:
+            self.train_idx = prepared.split(train_split)
+            self.test_idx = prepared.split(test_split)
+        if len(self.train_idx) == 0:
+            raise DataFormatError(f"{prepared.root}: split '{train_split}' is empty")
+        if label_fraction < 1.0:
+            pos = class_balanced_subset(prepared.labels[self.train_idx], label_fraction, seed)
+            self.train_idx = self.train_idx[pos]
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.seed = seed
+        self.drop_last = drop_last and len(self.train_idx) >= batch_size
+
+    @property
+    def layout(self):
+        return self.prepared.layout
+
+    @property
+    def num_classes(self) -> int:
+        return self.prepared.num_classes
+
+    def _loader(self, indices: np.ndarray, shuffle: bool, drop_last: bool) -> DataLoader:
+        ds = ClipDataset(self.prepared, indices)
+        world, rank = 1, 0
+        if self.trainer is not None:
+            world, rank = self.trainer.world_size, self.trainer.global_rank
+        # One sampler for 1 or many processes: seeded, reshuffled per epoch via set_epoch (called by Lightning),
+        # so a resumed run sees the same order as an uninterrupted one.
+        sampler = DistributedSampler(ds, num_replicas=world, rank=rank, shuffle=shuffle, seed=self.seed,
+                                     drop_last=False)
+        return DataLoader(ds, batch_size=self.batch_size, sampler=sampler, drop_last=drop_last,
+                          num_workers=self.num_workers, persistent_workers=self.num_workers > 0,
+                          pin_memory=torch.cuda.is_available())
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self.train_idx, shuffle=True, drop_last=self.drop_last)
+
+    def feature_loader(self, which: str, batch_size: int | None = None) -> DataLoader:
+        """Un-shuffled loader over the train or test split for feature extraction (single process)."""
+        idx = {"train": self.train_idx, "test": self.test_idx}[which]
+        ds = ClipDataset(self.prepared, idx)
+        return DataLoader(ds, batch_size=batch_size or self.batch_size, shuffle=False,
+                          num_workers=self.num_workers)
+
+    def describe(self) -> str:
+        p = self.prepared
+        return (f"{p.meta.get('name', Path(p.root).name)}: {len(self.train_idx)} train / {len(self.test_idx)} test "
+                f"clips, {p.num_classes} classes, layout {p.layout.name}, stored (C,T,V,M)={p.shape[1:]}")

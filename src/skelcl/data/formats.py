@@ -1,0 +1,272 @@
+"""The prepared-dataset format: one directory every dataset is turned into, and the only thing loaders read.
+
+    <root>/
+      meta.json     format tag, version, dataset name, layout (name or full definition), num_classes,
+                    class_names, shape [N, C, T_max, V, M], split sizes, free-form `source` notes
+      data.npy      float32 (N, C, T_max, V, M), zero-padded after each sample's last valid frame
+      labels.npy    int64 (N,), 0-based
+      lengths.npy   int32 (N,), valid frames per sample (1..T_max)
+      samples.npz   per-sample metadata: name (str), subject, view (camera), setup (int32, -1 = unknown)
+      splits.npz    split name -> int64 sample indices (e.g. xsub_train, xsub_test)
+
+`data.npy` is opened memory-mapped, so datasets larger than RAM load instantly. Writing goes through
+`PreparedWriter`, which streams into a temporary sibling directory and renames it into place only when
+everything has been validated: a crash or Ctrl-C never leaves a half-written dataset behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from skelcl.data.layouts import Layout, get_layout
+
+FORMAT_TAG = "skelcl-prepared"
+FORMAT_VERSION = 1
+META_FIELDS = ("subject", "view", "setup")
+
+
+class DataFormatError(ValueError):
+    """A prepared dataset (or a file being converted into one) is malformed."""
+
+
+def _layout_to_json(layout: Layout) -> str | dict:
+    from skelcl.data.layouts import LAYOUTS
+
+    if LAYOUTS.get(layout.name) == layout:
+        return layout.name
+    return {
+        "name": layout.name,
+        "num_joints": layout.num_joints,
+        "bones": [list(b) for b in layout.bones],
+        "center": layout.center,
+        "pairs": [list(p) for p in layout.pairs],
+        "parts": [list(p) for p in layout.parts],
+        "joint_names": list(layout.joint_names),
+        "shoulders": None if layout.shoulders is None else list(layout.shoulders),
+    }
+
+
+def _layout_from_json(spec: str | dict) -> Layout:
+    if isinstance(spec, dict) and spec.get("shoulders") is None:
+        spec = {k: v for k, v in spec.items() if k != "shoulders"}
+    return get_layout(spec)
+
+
+class PreparedWriter:
+    """Streams samples into a new prepared dataset; `commit()` validates and moves it into place atomically.
+
+    Use as a context manager: leaving the block with an exception removes the temporary directory.
+    """
+
+    def __init__(self, out: str | Path, num_samples: int, frames: int, layout: Layout, bodies: int,
+                 channels: int = 3, name: str = "dataset") -> None:
+        if num_samples < 1:
+            raise DataFormatError(f"{out}: refusing to write an empty dataset (0 samples)")
+        self.out = Path(out)
+        self.layout = layout
+        self.name = name
+        self.tmp = self.out.parent / f".{self.out.name}.partial-{os.getpid()}"
+        if self.tmp.exists():
+            shutil.rmtree(self.tmp)
+        self.tmp.mkdir(parents=True)
+        shape = (num_samples, channels, frames, layout.num_joints, bodies)
+        self.data = np.lib.format.open_memmap(self.tmp / "data.npy", mode="w+", dtype=np.float32, shape=shape)
+        self.labels = np.full(num_samples, -1, dtype=np.int64)
+        self.lengths = np.zeros(num_samples, dtype=np.int32)
+        self.names = np.array([""] * num_samples, dtype=object)
+        self.meta = {k: np.full(num_samples, -1, dtype=np.int32) for k in META_FIELDS}
+        self.written = np.zeros(num_samples, dtype=bool)
+
+    def __enter__(self) -> PreparedWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.abort()
+
+    def abort(self) -> None:
+        del self.data
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def write(self, i: int, clip: np.ndarray, label: int, name: str, length: int | None = None,
+              **meta: int) -> None:
+        """Store sample i. `clip` is (C, T, V, M) with T <= T_max; it is zero-padded to T_max."""
+        _, c, t_max, v, m = self.data.shape
+        if clip.ndim != 4 or clip.shape[0] != c or clip.shape[2] != v or clip.shape[3] > m:
+            raise DataFormatError(
+                f"{name}: sample has shape {tuple(clip.shape)}, expected (C={c}, T<={t_max}, V={v}, M<={m})")
+        t = clip.shape[1]
+        if t < 1 or t > t_max:
+            raise DataFormatError(f"{name}: {t} frames, expected 1..{t_max}")
+        if not np.isfinite(clip).all():
+            bad = np.argwhere(~np.isfinite(clip))[0]
+            raise DataFormatError(f"{name}: non-finite coordinate (NaN/inf) at (c, t, v, m) = {tuple(bad.tolist())}")
+        self.data[i] = 0.0
+        self.data[i, :, :t, :, : clip.shape[3]] = clip
+        self.labels[i] = int(label)
+        self.lengths[i] = t if length is None else int(length)
+        self.names[i] = name
+        for k, val in meta.items():
+            if k not in self.meta:
+                raise DataFormatError(f"unknown metadata field '{k}'; known: {list(META_FIELDS)}")
+            self.meta[k][i] = int(val)
+        self.written[i] = True
+
+    def shrink(self, n: int) -> None:
+        """Keep only samples 0..n-1 (for streams where some planned samples turned out unusable).
+
+        `data.npy` is cut in place: its header gets the new shape (same header length) and the file is
+        truncated, so nothing is copied.
+        """
+        total = len(self.labels)
+        if not 1 <= n <= total:
+            raise DataFormatError(f"{self.out}: cannot shrink {total} samples to {n}")
+        if n == total:
+            return
+        shape = (n, *self.data.shape[1:])
+        dtype = self.data.dtype
+        self.data.flush()
+        del self.data
+        path = self.tmp / "data.npy"
+        with open(path, "r+b") as f:
+            version = np.lib.format.read_magic(f)
+            prefix = f.tell() + (2 if version == (1, 0) else 4)
+            if version == (1, 0):
+                np.lib.format.read_array_header_1_0(f)  # leaves f at the first data byte
+            else:
+                np.lib.format.read_array_header_2_0(f)
+            offset = f.tell()
+            header = repr({"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": shape})
+            f.seek(prefix)
+            f.write((header.ljust(offset - prefix - 1) + "\n").encode("latin1"))
+            f.truncate(offset + int(np.prod(shape)) * dtype.itemsize)
+        self.data = np.load(path, mmap_mode="r+")
+        self.labels, self.lengths, self.names = self.labels[:n], self.lengths[:n], self.names[:n]
+        self.meta = {k: v[:n] for k, v in self.meta.items()}
+        self.written = self.written[:n]
+
+    def commit(self, splits: Mapping[str, Sequence[int]], num_classes: int,
+               class_names: Sequence[str] | None = None, source: Mapping | None = None) -> Path:
+        """Validate, then atomically replace `out` with the new dataset. Returns `out`."""
+        n = len(self.labels)
+        if not self.written.all():
+            missing = int((~self.written).sum())
+            raise DataFormatError(f"{self.out}: {missing} of {n} samples were never written")
+        _check_labels(self.labels, num_classes, self.out)
+        split_arrays = {}
+        for sname, idx in splits.items():
+            arr = np.asarray(idx, dtype=np.int64)
+            if arr.size and (arr.min() < 0 or arr.max() >= n):
+                raise DataFormatError(f"{self.out}: split '{sname}' has indices outside 0..{n - 1}")
+            split_arrays[sname] = arr
+        self.data.flush()
+        del self.data
+        np.save(self.tmp / "labels.npy", self.labels)
+        np.save(self.tmp / "lengths.npy", self.lengths)
+        np.savez(self.tmp / "samples.npz", name=self.names.astype(str), **self.meta)
+        np.savez(self.tmp / "splits.npz", **split_arrays)
+        meta = {
+            "format": FORMAT_TAG,
+            "version": FORMAT_VERSION,
+            "name": self.name,
+            "layout": _layout_to_json(self.layout),
+            "num_classes": int(num_classes),
+            "class_names": list(class_names) if class_names is not None else [str(i) for i in range(num_classes)],
+            "shape": [n, *np.load(self.tmp / "data.npy", mmap_mode="r").shape[1:]],
+            "splits": {k: int(len(v)) for k, v in split_arrays.items()},
+            "source": dict(source or {}),
+        }
+        (self.tmp / "meta.json").write_text(json.dumps(meta, indent=1))
+        _atomic_replace_dir(self.tmp, self.out)
+        return self.out
+
+
+def _atomic_replace_dir(src: Path, dst: Path) -> None:
+    old = dst.parent / f".{dst.name}.old-{os.getpid()}"
+    if dst.exists():
+        os.replace(dst, old)
+    os.replace(src, dst)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def _check_labels(labels: np.ndarray, num_classes: int, where: object) -> None:
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        bad = int(np.flatnonzero((labels < 0) | (labels >= num_classes))[0])
+        raise DataFormatError(
+            f"{where}: label {int(labels[bad])} of sample {bad} is out of range 0..{num_classes - 1}")
+
+
+@dataclass
+class PreparedDataset:
+    """A prepared dataset opened from disk (data memory-mapped)."""
+
+    root: Path
+    data: np.ndarray
+    labels: np.ndarray
+    lengths: np.ndarray
+    names: np.ndarray
+    meta_fields: dict[str, np.ndarray]
+    splits: dict[str, np.ndarray]
+    layout: Layout
+    num_classes: int
+    class_names: list[str]
+    meta: dict
+
+    def split(self, name: str) -> np.ndarray:
+        if name not in self.splits:
+            raise DataFormatError(
+                f"{self.root}: no split named '{name}'; available splits: {sorted(self.splits)}")
+        return self.splits[name]
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.data.shape)
+
+
+def load_prepared(root: str | Path, mmap: bool = True) -> PreparedDataset:
+    """Open a prepared dataset, checking it is complete and consistent (cheap checks only)."""
+    root = Path(root)
+    meta_path = root / "meta.json"
+    if not meta_path.is_file():
+        raise DataFormatError(
+            f"{root}: not a prepared skelcl dataset (no meta.json). Prepare raw data with "
+            f"`python -m skelcl.data.prepare <dataset> --raw DIR --out {root}`")
+    meta = json.loads(meta_path.read_text())
+    if meta.get("format") != FORMAT_TAG:
+        raise DataFormatError(f"{meta_path}: format tag is {meta.get('format')!r}, expected {FORMAT_TAG!r}")
+    if meta.get("version", 0) > FORMAT_VERSION:
+        raise DataFormatError(f"{meta_path}: format version {meta['version']} is newer than this skelcl supports")
+    for f in ("data.npy", "labels.npy", "lengths.npy", "samples.npz", "splits.npz"):
+        if not (root / f).is_file():
+            raise DataFormatError(f"{root}: missing file {f}")
+    data = np.load(root / "data.npy", mmap_mode="r" if mmap else None)
+    if data.ndim != 5 or data.dtype != np.float32:
+        raise DataFormatError(f"{root / 'data.npy'}: expected float32 (N, C, T, V, M), got {data.dtype} {data.shape}")
+    n = data.shape[0]
+    labels = np.load(root / "labels.npy")
+    lengths = np.load(root / "lengths.npy")
+    if labels.shape != (n,) or lengths.shape != (n,):
+        raise DataFormatError(f"{root}: labels/lengths have shapes {labels.shape}/{lengths.shape}, expected ({n},)")
+    if lengths.min() < 1 or lengths.max() > data.shape[2]:
+        raise DataFormatError(f"{root}: lengths must lie in 1..{data.shape[2]}")
+    layout = _layout_from_json(meta["layout"])
+    if layout.num_joints != data.shape[3]:
+        raise DataFormatError(
+            f"{root}: layout '{layout.name}' has {layout.num_joints} joints but data has V={data.shape[3]}")
+    num_classes = int(meta["num_classes"])
+    _check_labels(labels, num_classes, root / "labels.npy")
+    with np.load(root / "samples.npz") as s:
+        names = s["name"]
+        meta_fields = {k: s[k] for k in META_FIELDS if k in s}
+    with np.load(root / "splits.npz") as s:
+        splits = {k: s[k] for k in s.files}
+    return PreparedDataset(root, data, labels, lengths, names, meta_fields, splits, layout, num_classes,
+                           list(meta.get("class_names", [])), meta)

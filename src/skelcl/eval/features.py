@@ -1,0 +1,44 @@
+"""Frozen features, extracted once per (checkpoint, split) without augmentation and cached on disk, so the
+linear probe trains on a small tensor and KNN reads the same cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader
+
+
+@torch.no_grad()
+def extract_features(model, loader: DataLoader, device: torch.device | str) -> tuple[torch.Tensor, torch.Tensor]:
+    """(features (N, D) float32, labels (N,)) on the CPU, the model in eval mode (BN running stats, no dropout)."""
+    was_training = model.training
+    model.eval().to(device)
+    feats, labels = [], []
+    for batch in loader:
+        batch = {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
+        feats.append(model.embed(batch).float().cpu())
+        labels.append(batch["label"].cpu())
+    model.train(was_training)
+    return torch.cat(feats), torch.cat(labels)
+
+
+def cached_features(model, datamodule, which: str, cache_dir: str | Path | None,
+                    device: torch.device | str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Features of the 'train' or 'test' split, read from `cache_dir` when already extracted by this run."""
+    path = Path(cache_dir) / f"{which}.pt" if cache_dir is not None else None
+    if path is not None and path.is_file():
+        d = torch.load(path)
+        return d["features"], d["labels"]
+    feats, labels = extract_features(model, datamodule.feature_loader(which), device)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        torch.save({"features": feats, "labels": labels}, tmp)
+        tmp.replace(path)
+    return feats, labels
+
+
+def clear_feature_cache(cache_dir: str | Path) -> None:
+    for p in Path(cache_dir).glob("*.pt"):
+        p.unlink()

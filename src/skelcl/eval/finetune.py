@@ -1,0 +1,97 @@
+"""End-to-end finetuning (and semi-supervised finetuning on a class-balanced labelled subset) of the
+pretrained query encoder plus a new linear classifier, with Lightning.
+
+Also the supervised ceiling: finetune a randomly initialised encoder (`pretrain=false protocol=finetune`).
+`bn_frozen: true` keeps the encoder in eval mode while training (AimCLR/SkeAttnCLR's processor);
+`false` trains in train mode (HiCLR). The semi subset is drawn, seeded and class-balanced, from the
+training split only; the headline is the final epoch.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from omegaconf import DictConfig
+from torch import nn
+
+from skelcl.config import FinetuneConfig
+from skelcl.data.datamodule import SkeletonDataModule
+from skelcl.data.streams import to_stream
+from skelcl.eval.metrics import topk_accuracy
+from skelcl.methods.base import lr_factor
+
+
+class Classifier(L.LightningModule):
+    def __init__(self, method, cfg: FinetuneConfig, seed: int) -> None:
+        super().__init__()
+        self.encoder = copy.deepcopy(method.encoder_q)
+        for p in self.encoder.parameters():
+            p.requires_grad_(True)
+        self.fc = nn.Linear(method.feature_dim, method.num_classes)
+        self.cfg = cfg
+        self.clip_spec, self.layout, self.stream = method.clip_spec, method.layout, method.stream
+        self.num_classes = method.num_classes
+        self.seed = seed
+        self.augment = copy.deepcopy(method.views[method.view_names[0]]) if cfg.augment else None
+        self._gen: torch.Generator | None = None
+        from skelcl.data.transforms import prepare_clips
+
+        self._prepare = prepare_clips
+
+    def forward(self, batch: dict, augment: bool = False) -> torch.Tensor:
+        x = self._prepare(batch["x"], batch["length"], self.clip_spec, self.layout)
+        if augment and self.augment is not None:
+            if self._gen is None:
+                self._gen = torch.Generator(device=self.device).manual_seed(self.seed)
+            x = self.augment(x, self._gen)
+        return self.fc(self.encoder(to_stream(x, self.stream, self.layout)))
+
+    def on_train_epoch_start(self) -> None:
+        if self.cfg.bn_frozen:
+            self.encoder.eval()
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        logits = self(batch, augment=True)
+        loss = F.cross_entropy(logits, batch["label"])
+        self.log("finetune/loss", loss, prog_bar=True, batch_size=logits.shape[0])
+        return loss
+
+    def configure_optimizers(self):
+        c = self.cfg
+        opt = torch.optim.SGD(self.parameters(), lr=c.lr, momentum=c.momentum, nesterov=c.nesterov,
+                              weight_decay=c.weight_decay)
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda e: lr_factor(e, c.milestones, c.gamma, c.warmup_epochs))
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "epoch"}}
+
+
+@torch.no_grad()
+def predict(model: Classifier, loader, device) -> tuple[torch.Tensor, torch.Tensor]:
+    model.eval().to(device)
+    scores, labels = [], []
+    for batch in loader:
+        batch = {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
+        scores.append(model(batch).float().cpu())
+        labels.append(batch["label"].cpu())
+    return torch.cat(scores), torch.cat(labels)
+
+
+def run_finetune(cfg: DictConfig, pcfg: FinetuneConfig, method, dm: SkeletonDataModule, out_dir: Path,
+                 seed: int) -> dict:
+    sub = SkeletonDataModule(dm.prepared, "_", "_", batch_size=pcfg.batch_size, num_workers=dm.num_workers,
+                             seed=seed, label_fraction=pcfg.label_fraction, split_indices=(dm.train_idx, dm.test_idx))
+    model = Classifier(method, pcfg, seed)
+    trainer_kwargs = {k: v for k, v in cfg.trainer.items() if k in ("accelerator", "precision", "deterministic")}
+    trainer = L.Trainer(max_epochs=pcfg.epochs, devices=1, logger=False, enable_checkpointing=False,
+                        default_root_dir=str(out_dir), enable_progress_bar=bool(cfg.get("progress_bar", True)),
+                        enable_model_summary=False, **trainer_kwargs)
+    trainer.fit(model, train_dataloaders=sub.train_dataloader())
+    device = torch.device("cuda") if torch.cuda.is_available() and trainer_kwargs.get("accelerator") != "cpu" \
+        else torch.device("cpu")
+    scores, labels = predict(model, dm.feature_loader("test"), device)
+    return {"top1": topk_accuracy(scores, labels, dm.num_classes, 1),
+            "top5": topk_accuracy(scores, labels, dm.num_classes, 5),
+            "train_size": len(sub.train_idx)}

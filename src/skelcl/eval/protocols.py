@@ -1,0 +1,58 @@
+"""Run the configured evaluation protocols on a (pre)trained method and collect result records."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import torch
+from omegaconf import DictConfig
+
+from skelcl.eval.features import cached_features
+from skelcl.eval.finetune import run_finetune
+from skelcl.eval.knn import evaluate_knn
+from skelcl.eval.linear import train_linear
+from skelcl.report.results import ResultRecord
+
+
+def eval_device(cfg: DictConfig) -> torch.device:
+    accel = str(cfg.trainer.get("accelerator", "auto"))
+    if accel in ("gpu", "cuda", "auto") and torch.cuda.is_available():
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+def run_protocols(cfg: DictConfig, typed: dict, model, dm, run_dir: Path, pretrain_epochs: int,
+                  method_name: str, start_time: float) -> list[ResultRecord]:
+    device = eval_device(cfg)
+    cache = run_dir / "features"
+    records = []
+
+    def record(protocol: str, res: dict, note: str = "") -> ResultRecord:
+        r = ResultRecord(method=method_name, encoder=cfg.encoder.name, dataset=cfg.dataset.name,
+                         split=cfg.dataset.split, stream=cfg.stream.name, protocol=protocol, top1=res["top1"],
+                         top5=res["top5"], epochs=pretrain_epochs, seed=int(cfg.seed),
+                         wall_s=round(time.time() - start_time, 1), note=note)
+        records.append(r)
+        return r
+
+    for name, pcfg in typed["protocols"].items():
+        if name in ("linear", "knn"):
+            train_x, train_y = cached_features(model, dm, "train", cache, device)
+            test_x, test_y = cached_features(model, dm, "test", cache, device)
+        if name == "linear":
+            res = train_linear(train_x, train_y, test_x, test_y, dm.num_classes, pcfg, seed=int(cfg.seed),
+                               device=device)
+            logits_dir = run_dir / "logits"
+            logits_dir.mkdir(exist_ok=True)
+            torch.save({"logits": res["logits"], "labels": test_y, "index": torch.as_tensor(dm.test_idx),
+                        "stream": cfg.stream.name}, logits_dir / f"linear_{cfg.stream.name}.pt")
+            record("linear", res, note=f"best-on-test (test-set selection, not headline): "
+                                       f"{res['best_on_test_top1']:.2f} @ep{res['best_on_test_epoch']}")
+        elif name == "knn":
+            record(f"knn(k={pcfg.k})", evaluate_knn(train_x, train_y, test_x, test_y, dm.num_classes, pcfg))
+        elif name in ("finetune", "semi"):
+            res = run_finetune(cfg, pcfg, model, dm, run_dir / name, seed=int(cfg.seed))
+            label = name if name == "finetune" else f"semi({pcfg.label_fraction:g})"
+            record(label, res)
+    return records

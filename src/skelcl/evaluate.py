@@ -1,0 +1,76 @@
+"""`python -m skelcl.evaluate ckpt=<run>/checkpoints/last.ckpt`: run protocols on a saved checkpoint.
+
+The method, encoder, stream and clip settings come from the config stored in the checkpoint; the dataset is
+the pretraining one unless `dataset=` is given (transfer: pretrain on one dataset, evaluate on another with
+the same joint layout).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import hydra
+import lightning as L
+import torch
+from omegaconf import DictConfig, OmegaConf, open_dict
+from rich.console import Console
+
+from skelcl.build import build_datamodule, build_method, validate
+from skelcl.eval.protocols import run_protocols
+from skelcl.report.results import print_results, write_results
+from skelcl.train import print_config_tree, run_dir_of
+
+
+def load_run_config(ckpt_path: str | Path) -> tuple[DictConfig, dict]:
+    ckpt_path = Path(ckpt_path)
+    if not ckpt_path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {ckpt_path}")
+    ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+    if "skelcl_config" not in ckpt:
+        raise ValueError(f"{ckpt_path}: not a skelcl checkpoint (no embedded run config)")
+    return OmegaConf.create(ckpt["skelcl_config"]), ckpt
+
+
+def evaluate(cfg: DictConfig) -> list:
+    start = time.time()
+    console = Console()
+    run_dir = run_dir_of(cfg)
+    saved, ckpt = load_run_config(cfg.ckpt)
+    merged = saved.copy()
+    with open_dict(merged):
+        merged.protocol = cfg.protocol
+        merged.trainer = cfg.trainer
+        merged.seed = cfg.seed
+        merged.cache_dir = cfg.cache_dir
+        merged.progress_bar = cfg.get("progress_bar", True)
+        if cfg.get("dataset") is not None:
+            merged.dataset = cfg.dataset
+    typed = validate(merged)
+    print_config_tree(merged, console)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(merged, resolve=True))
+    L.seed_everything(int(cfg.seed))
+    dm = build_datamodule(typed["dataset"], merged.cache_dir, typed["schedule"].batch_size, int(cfg.seed))
+    epochs = int(ckpt.get("epoch", -1)) + 1
+    model = build_method(merged, typed, dm, max(epochs, 1))
+    # The query encoder must load completely (fail loudly, unlike the official code's silent partial loads);
+    # the queue and heads are not used by the protocols.
+    encoder_state = {k[len("encoder_q."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("encoder_q.")}
+    try:
+        model.encoder_q.load_state_dict(encoder_state, strict=True)
+    except RuntimeError as e:
+        raise ValueError(f"{cfg.ckpt}: checkpoint does not match the configured encoder: {e}") from None
+    records = run_protocols(merged, typed, model, dm, run_dir, epochs, merged.method.name, start)
+    write_results(run_dir, records)
+    print_results(records, console)
+    return records
+
+
+@hydra.main(config_path="conf", config_name="evaluate", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    evaluate(cfg)
+
+
+if __name__ == "__main__":
+    main()

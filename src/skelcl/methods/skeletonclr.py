@@ -1,0 +1,23 @@
+"""SkeletonCLR: plain MoCo v2 on skeletons (the CrosSCLR paper's single-view baseline), skelcl's reference
+method. Two normally augmented views (temporal crop + shear); InfoNCE of the query against its key and
+the queue."""
+
+from __future__ import annotations
+
+import torch
+
+from skelcl.methods.base import ContrastiveMethod
+from skelcl.methods.losses import info_nce, moco_logits
+
+
+class SkeletonCLR(ContrastiveMethod):
+    view_names = ("query", "key")
+
+    def pretrain_loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        q = self.embed_q(self.view("query", x))
+        k = self.embed_k(self.view("key", x))
+        logits = moco_logits(q, k, self.queue.keys, self.temperature)
+        self.queue.enqueue(k)
+        loss = info_nce(logits)
+        acc = (logits.argmax(dim=1) == 0).float().mean()
+        return loss, {"instance_acc": acc}

@@ -1,0 +1,50 @@
+"""One tidy results table per run: results.json (list of records) + results.md, printed at the end."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+
+@dataclass
+class ResultRecord:
+    method: str
+    encoder: str
+    dataset: str
+    split: str
+    stream: str
+    protocol: str
+    top1: float
+    top5: float
+    epochs: int
+    seed: int
+    wall_s: float
+    note: str = ""  # e.g. 'best-on-test (test-set model selection, not a headline figure)'
+
+
+def _fmt(v) -> str:
+    return f"{v:.2f}" if isinstance(v, float) else str(v)
+
+
+def write_results(run_dir: str | Path, records: list[ResultRecord]) -> None:
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    rows = [asdict(r) for r in records]
+    (run_dir / "results.json").write_text(json.dumps(rows, indent=1))
+    names = [f.name for f in fields(ResultRecord)]
+    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
+    lines += ["| " + " | ".join(_fmt(r[n]) for n in names) + " |" for r in rows]
+    (run_dir / "results.md").write_text("\n".join(lines) + "\n")
+
+
+def print_results(records: list[ResultRecord], console: Console | None = None) -> None:
+    table = Table(title="skelcl results (top-1/top-5 %, final epoch)")
+    for f in fields(ResultRecord):
+        table.add_column(f.name, justify="right" if f.type in ("float", "int") else "left")
+    for r in records:
+        table.add_row(*[_fmt(v) for v in asdict(r).values()])
+    (console or Console()).print(table)

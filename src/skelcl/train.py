@@ -1,0 +1,92 @@
+"""`python -m skelcl.train`: pretrain a method, then run the configured evaluation protocols.
+
+    python -m skelcl.train                                   # baseline on the built-in synthetic dataset
+    python -m skelcl.train method=hiclr dataset=ntu60_xsub   # a paper setting (dataset.root=... your data)
+    python -m skelcl.train -m method=aimclr,hiclr seed=1,2   # Hydra multirun sweep
+
+The composed config is printed as a tree and saved as <run dir>/config.yaml; results go to
+<run dir>/results.json and results.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import hydra
+import lightning as L
+import torch
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+from rich.console import Console
+from rich.syntax import Syntax
+from rich.tree import Tree
+
+from skelcl.build import build_datamodule, build_loggers, build_method, build_trainer, run_epochs, validate
+from skelcl.eval.protocols import run_protocols
+from skelcl.report.results import print_results, write_results
+
+log = logging.getLogger("skelcl")
+
+
+def print_config_tree(cfg: DictConfig, console: Console) -> None:
+    tree = Tree("config", guide_style="dim")
+    for key, node in cfg.items():
+        text = OmegaConf.to_yaml(node, resolve=True) if isinstance(node, DictConfig) else str(node)
+        tree.add(f"[bold]{key}[/]").add(Syntax(text, "yaml", background_color="default"))
+    console.print(tree)
+
+
+def run_dir_of(cfg: DictConfig) -> Path:
+    try:
+        return Path(HydraConfig.get().runtime.output_dir)
+    except ValueError:  # composed without @hydra.main (tests)
+        return Path(cfg.get("run_dir") or ".")
+
+
+def train(cfg: DictConfig) -> list:
+    start = time.time()
+    console = Console()
+    run_dir = run_dir_of(cfg)
+    typed = validate(cfg)  # before any data is touched
+    if int(L.fabric.utilities.rank_zero.rank_zero_only.rank) == 0:
+        print_config_tree(cfg, console)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    L.seed_everything(int(cfg.seed), workers=True)
+    if torch.cuda.is_available():
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+
+    schedule = typed["schedule"]
+    epochs = run_epochs(cfg, schedule) if cfg.pretrain else 0
+    dm = build_datamodule(typed["dataset"], cfg.cache_dir, schedule.batch_size, int(cfg.seed))
+    console.print(f"[bold]data[/] {dm.describe()}")
+    model = build_method(cfg, typed, dm, max(epochs, 1))
+    model.run_config = OmegaConf.to_container(cfg, resolve=True)
+
+    trainer = None
+    if epochs > 0:
+        trainer = build_trainer(cfg, run_dir, epochs, build_loggers(cfg, run_dir))
+        trainer.fit(model, datamodule=dm, ckpt_path=cfg.ckpt_path)
+        if trainer.global_rank != 0:
+            return []
+    records = run_protocols(cfg, typed, model, dm, run_dir, epochs, cfg.method.name, start)
+    write_results(run_dir, records)
+    print_results(records, console)
+    console.print(f"run directory: {run_dir}")
+    if trainer is not None:
+        for logger in trainer.loggers:
+            logger.log_metrics({f"eval/{r.protocol}/top1": r.top1 for r in records})
+            logger.finalize("success")
+    return records
+
+
+@hydra.main(config_path="conf", config_name="train", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    train(cfg)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+import numpy as np
+import pytest
+import torch
+
+from skelcl.data.layouts import KINECT20, NTU25, Layout, LayoutError, get_layout
+from skelcl.data.streams import bone, motion, to_stream
+from skelcl.data.transforms import align_shoulders, center_on_joint, first_frames, resize_valid
+
+
+def rand(*shape, seed=0):
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
+
+
+def test_ntu_layout_facts():
+    assert NTU25.flip_permutation == [0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 16, 17, 18, 19, 12, 13, 14, 15, 20, 23,
+                                      24, 21, 22]
+    perm = NTU25.flip_permutation
+    assert [perm[p] for p in perm] == list(range(25))
+    assert NTU25.parents[20] == 20 and NTU25.parents[0] == 1 and NTU25.parents[21] == 22
+    assert len(NTU25.edges) == 24 and KINECT20.center == 2 and len(KINECT20.edges) == 19
+
+
+def test_bad_layout_names_the_missing_joint():
+    with pytest.raises(LayoutError, match="joint 7, which does not exist"):
+        Layout.from_dict({"name": "tiny", "num_joints": 3, "bones": [[1, 0], [7, 1]], "center": 0})
+    with pytest.raises(LayoutError, match="unknown joint layout"):
+        get_layout("ntu26")
+
+
+def test_motion_and_bone_hand_computed():
+    x = torch.zeros(1, 3, 3, 25, 1)
+    x[0, 0, :, 0, 0] = torch.tensor([1.0, 3.0, 6.0])  # joint 1 (spine base) x over time
+    m = motion(x)
+    assert m[0, 0, :, 0, 0].tolist() == [2.0, 3.0, 0.0]
+    b = bone(x, NTU25)
+    # joint 1's parent is joint 2 (zero) -> bone = x; joint 13 (child of 1) -> -x
+    assert b[0, 0, :, 0, 0].tolist() == [1.0, 3.0, 6.0]
+    assert b[0, 0, :, 12, 0].tolist() == [-1.0, -3.0, -6.0]
+    assert torch.count_nonzero(bone(rand(2, 3, 4, 25, 2), NTU25)[:, :, :, 20]) == 0
+
+
+def test_streams_translation_invariant():
+    x = rand(2, 3, 6, 25, 2)
+    shift = torch.tensor([0.3, -1.0, 2.0]).view(1, 3, 1, 1, 1)
+    for s in ("motion", "bone"):
+        assert torch.allclose(to_stream(x, s, NTU25), to_stream(x + shift, s, NTU25), atol=1e-6)
+    with pytest.raises(ValueError, match="unknown stream"):
+        to_stream(x, "velocity", NTU25)
+
+
+def test_resize_valid_matches_half_pixel_linear():
+    t_in, t_out = 37, 50
+    x = torch.zeros(1, 3, 60, 25, 1)
+    x[:, :, :t_in] = rand(1, 3, t_in, 25, 1)
+    out = resize_valid(x, torch.tensor([t_in]), t_out)
+    src = np.clip((np.arange(t_out) + 0.5) * t_in / t_out - 0.5, 0, t_in - 1)
+    ref = np.stack([np.interp(src, np.arange(t_in), x[0, 0, :t_in, v, 0].numpy()) for v in range(25)], axis=1)
+    assert np.allclose(out[0, 0, :, :, 0].numpy(), ref, atol=1e-5)
+    one = resize_valid(x, torch.tensor([1]), 50)
+    assert torch.allclose(one, x[:, :, :1].expand_as(one))
+    same = resize_valid(x[:, :, :50], torch.tensor([50]), 50)
+    assert torch.allclose(same, x[:, :, :50], atol=1e-6)
+
+
+def test_first_frames_pads():
+    x = rand(1, 3, 10, 25, 2)
+    assert first_frames(x, 6).shape[2] == 6
+    out = first_frames(x, 15)
+    assert out.shape[2] == 15 and torch.count_nonzero(out[:, :, 10:]) == 0
+
+
+def test_center_and_align():
+    x = rand(2, 3, 5, 25, 2)
+    x[:, :, 3] = 0  # an absent frame stays absent
+    c = center_on_joint(x, 20)
+    assert torch.count_nonzero(c[:, :, :, 20]) == 0 and torch.count_nonzero(c[:, :, 3]) == 0
+    a = align_shoulders(c, 4, 8)
+    v = a[:, :, :, 8] - a[:, :, :, 4]
+    present = torch.ones(2, 5, 2, dtype=torch.bool)
+    present[:, 3] = False
+    assert torch.allclose(v[:, 2][present], torch.zeros(int(present.sum())), atol=1e-5)  # z == 0
+    assert (v[:, 0][present] > 0).all()  # points along +x
+    assert torch.allclose(a[:, 1], c[:, 1])  # y untouched
