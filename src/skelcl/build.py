@@ -46,12 +46,25 @@ def _check_target(node: DictConfig, where: str, supplied: set[str]) -> None:
                          f"valid keys: {sorted(accepted - supplied)}")
 
 
+def _check_views(views: DictConfig | None) -> None:
+    """Build every augmentation view once (op names and parameters are checked at construction)."""
+    from skelcl.augment.views import build_view
+    from skelcl.data.layouts import NTU25
+
+    for name, spec in (views or {}).items():
+        try:
+            build_view(spec, NTU25)
+        except Exception as e:
+            raise ValueError(f"config 'method.model.views.{name}': {e}") from None
+
+
 def validate(cfg: DictConfig) -> dict[str, Any]:
     """Check the whole composed config before any work; return the typed nodes."""
     _check_target(cfg.method.model, "method.model", FRAMEWORK_KWARGS)
     _check_target(cfg.encoder, "encoder", {"layout", "in_channels", "frames", "bodies"})
     if cfg.stream.name not in STREAMS:
         raise ValueError(f"config 'stream.name': {cfg.stream.name!r}; choose one of {STREAMS}")
+    _check_views(cfg.method.model.get("views"))
     typed = {
         "schedule": checked(ScheduleConfig, cfg.method.schedule, "method.schedule"),
         "clip": checked(ClipConfig, cfg.method.clip, "method.clip"),

@@ -87,6 +87,8 @@ PROTOCOL_SCHEMAS = {"linear": LinearConfig, "knn": KNNConfig, "finetune": Finetu
 def checked(schema: type, node: DictConfig | dict, where: str) -> Any:
     """Merge `node` into `schema`; raise a ValueError that names the config node on any unknown key or bad type."""
     try:
+        if isinstance(node, DictConfig):  # resolve interpolations against the whole config first
+            node = OmegaConf.to_container(node, resolve=True, throw_on_missing=True)
         merged = OmegaConf.merge(OmegaConf.structured(schema), node)
     except Exception as e:  # omegaconf raises several error types; one clear message is what users need
         raise ValueError(f"invalid config '{where}': {e}") from None

@@ -32,6 +32,14 @@ def load_run_config(ckpt_path: str | Path) -> tuple[DictConfig, dict]:
     return OmegaConf.create(ckpt["skelcl_config"]), ckpt
 
 
+def epochs_completed(ckpt: dict) -> int:
+    """Pretraining epochs finished when the checkpoint was written (Lightning's loop progress)."""
+    try:
+        return int(ckpt["loops"]["fit_loop"]["epoch_progress"]["current"]["completed"])
+    except KeyError:
+        return int(ckpt.get("epoch", 0))
+
+
 def evaluate(cfg: DictConfig) -> list:
     start = time.time()
     console = Console()
@@ -52,7 +60,7 @@ def evaluate(cfg: DictConfig) -> list:
     (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(merged, resolve=True))
     L.seed_everything(int(cfg.seed))
     dm = build_datamodule(typed["dataset"], merged.cache_dir, typed["schedule"].batch_size, int(cfg.seed))
-    epochs = int(ckpt.get("epoch", -1)) + 1
+    epochs = epochs_completed(ckpt)
     model = build_method(merged, typed, dm, max(epochs, 1))
     # The query encoder must load completely (fail loudly, unlike the official code's silent partial loads);
     # the queue and heads are not used by the protocols.

@@ -94,9 +94,11 @@ class SkeletonDataModule(L.LightningDataModule):
         # so a resumed run sees the same order as an uninterrupted one.
         sampler = DistributedSampler(ds, num_replicas=world, rank=rank, shuffle=shuffle, seed=self.seed,
                                      drop_last=False)
+        # Own generator: creating an iterator must not draw from the global RNG (dropout's), or a resumed run
+        # would diverge from an uninterrupted one. Loader workers do no random work.
         return DataLoader(ds, batch_size=self.batch_size, sampler=sampler, drop_last=drop_last,
                           num_workers=self.num_workers, persistent_workers=self.num_workers > 0,
-                          pin_memory=torch.cuda.is_available())
+                          pin_memory=torch.cuda.is_available(), generator=torch.Generator().manual_seed(self.seed))
 
     def train_dataloader(self) -> DataLoader:
         return self._loader(self.train_idx, shuffle=True, drop_last=self.drop_last)

@@ -28,11 +28,12 @@ def run_protocols(cfg: DictConfig, typed: dict, model, dm, run_dir: Path, pretra
     cache = run_dir / "features"
     records = []
 
-    def record(protocol: str, res: dict, note: str = "") -> ResultRecord:
+    def record(protocol: str, res: dict) -> ResultRecord:
         r = ResultRecord(method=method_name, encoder=cfg.encoder.name, dataset=cfg.dataset.name,
                          split=cfg.dataset.split, stream=cfg.stream.name, protocol=protocol, top1=res["top1"],
                          top5=res["top5"], epochs=pretrain_epochs, seed=int(cfg.seed),
-                         wall_s=round(time.time() - start_time, 1), note=note)
+                         wall_s=round(time.time() - start_time, 1),
+                         best_on_test_top1=res.get("best_on_test_top1"))
         records.append(r)
         return r
 
@@ -47,8 +48,7 @@ def run_protocols(cfg: DictConfig, typed: dict, model, dm, run_dir: Path, pretra
             logits_dir.mkdir(exist_ok=True)
             torch.save({"logits": res["logits"], "labels": test_y, "index": torch.as_tensor(dm.test_idx),
                         "stream": cfg.stream.name}, logits_dir / f"linear_{cfg.stream.name}.pt")
-            record("linear", res, note=f"best-on-test (test-set selection, not headline): "
-                                       f"{res['best_on_test_top1']:.2f} @ep{res['best_on_test_epoch']}")
+            record("linear", res)
         elif name == "knn":
             record(f"knn(k={pcfg.k})", evaluate_knn(train_x, train_y, test_x, test_y, dm.num_classes, pcfg))
         elif name in ("finetune", "semi"):

@@ -8,7 +8,6 @@ and the frozen-feature `embed` used by evaluation.
 
 from __future__ import annotations
 
-import copy
 import math
 from typing import Any
 

@@ -55,3 +55,15 @@ def multi_positive_nce(logits: torch.Tensor, positives: torch.Tensor, mode: str 
     if mode == "log_sum":
         return -torch.logsumexp(logp.masked_fill(~positives, float("-inf")), dim=1).mean()
     raise ValueError(f"unknown multi-positive mode '{mode}'; choose 'mean_log' or 'log_sum'")
+
+
+def moco_logits_extra_negative(q: torch.Tensor, k: torch.Tensor, queue: torch.Tensor, extra: torch.Tensor,
+                               temperature: float) -> torch.Tensor:
+    """[q.k, q.Q, q.sg(extra)] / tau, (N, 1 + K + 1): MoCo logits with one more negative per row, last.
+
+    SkeAttnCLR's salient / non-salient terms (skeattnclr.md §7): q_s takes sg(q_ns) as an extra negative and vice
+    versa, so the two views of the same sample are pushed apart while only q receives the gradient. Use with
+    `info_nce` (positive at index 0).
+    """
+    extra_logit = (q * extra.detach()).sum(dim=1, keepdim=True) / temperature
+    return torch.cat([moco_logits(q, k, queue, temperature), extra_logit], dim=1)

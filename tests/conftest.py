@@ -1,0 +1,53 @@
+"""Shared fixtures: a tiny cached synthetic dataset and a helper that composes + runs the train entry point."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("WANDB_MODE", "offline")
+os.environ.setdefault("WANDB_SILENT", "true")
+
+#: overrides that make any run tiny: 4 subjects, 1 epoch of 2 batches, a short linear probe
+TINY = [
+    "trainer=debug",
+    "progress_bar=false",
+    "epochs=1",
+    "dataset.options.num_subjects=4",
+    "method.schedule.batch_size=16",
+    "method.linear.epochs=2",
+    "method.clip.frames=24",
+    "encoder.hidden_channels=8",
+]
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> Path:
+    """One synthetic cache for the whole session (generation happens once)."""
+    return tmp_path_factory.mktemp("skelcl-cache")
+
+
+def compose_train(overrides: list[str], run_dir: Path, cache_dir: Path, config: str = "train"):
+    from hydra import compose, initialize_config_module
+
+    with initialize_config_module("skelcl.conf", version_base="1.3"):
+        return compose(config, overrides=[f"+run_dir={run_dir}", f"cache_dir={cache_dir}", *overrides])
+
+
+def run_train(overrides: list[str], run_dir: Path, cache_dir: Path):
+    from skelcl.train import train
+
+    return train(compose_train([*TINY, *overrides], run_dir, cache_dir))
+
+
+def run_cli(module: str, args: list[str], cwd: Path, cache_dir: Path,
+            timeout: int = 600) -> subprocess.CompletedProcess:
+    env = {**os.environ, "SKELCL_CACHE": str(cache_dir), "WANDB_MODE": "offline", "PYTHONWARNINGS": "ignore",
+           "OMP_NUM_THREADS": "1"}  # DDP tests start two processes on a 2-core machine
+    proc = subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+    return proc

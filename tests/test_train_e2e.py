@@ -1,0 +1,96 @@
+"""End to end through the Hydra entry points: pretrain -> linear -> knn, resume, evaluate, wandb offline."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from tests.conftest import TINY, compose_train, run_train
+
+
+def test_pretrain_linear_knn_writes_results(tmp_path, cache_dir):
+    records = run_train([], tmp_path, cache_dir)
+    rows = json.loads((tmp_path / "results.json").read_text())
+    assert [r["protocol"] for r in rows] == ["linear", "knn(k=20)"]
+    for r in rows:
+        assert set(r) >= {"method", "encoder", "dataset", "split", "stream", "protocol", "top1", "top5", "epochs",
+                          "seed", "wall_s"}
+        assert 0.0 <= r["top1"] <= r["top5"] <= 100.0
+        assert (r["method"], r["encoder"], r["dataset"], r["epochs"]) == ("skeletonclr", "stgcn", "synthetic", 1)
+    assert len(records) == 2
+    assert "| linear |" in (tmp_path / "results.md").read_text()
+    assert (tmp_path / "config.yaml").is_file()
+    assert (tmp_path / "checkpoints" / "last.ckpt").is_file()
+    assert (tmp_path / "features" / "train.pt").is_file()  # linear and knn share one feature cache
+
+
+def _weights(path):
+    state = torch.load(path, map_location="cpu", weights_only=False)["state_dict"]
+    return {k: v for k, v in state.items() if k.startswith(("encoder_q", "queue"))}
+
+
+def test_resume_continues_exactly(tmp_path, cache_dir):
+    common = ["epochs=2", "trainer.limit_train_batches=2", "protocol=[knn]", "checkpoint_every=1"]
+    run_train(common, tmp_path / "straight", cache_dir)
+    # same run, interrupted after epoch 1 (max_epochs=1), then resumed from its last.ckpt to epoch 2
+    cfg = compose_train([*TINY, *common, "epochs=1"], tmp_path / "part", cache_dir)
+    from skelcl.build import build_datamodule, build_method, build_trainer, validate
+
+    typed = validate(cfg)
+    dm = build_datamodule(typed["dataset"], cfg.cache_dir, typed["schedule"].batch_size, 0)
+    import lightning as L
+
+    L.seed_everything(0, workers=True)
+    model = build_method(cfg, typed, dm, 2)  # built for a 2-epoch schedule, stopped after 1
+    trainer = build_trainer(cfg, tmp_path / "part", 1, [])
+    trainer.fit(model, datamodule=dm)
+    run_train([*common, f"ckpt_path={tmp_path / 'part' / 'checkpoints' / 'last.ckpt'}"], tmp_path / "part", cache_dir)
+    a = _weights(tmp_path / "straight" / "checkpoints" / "last.ckpt")
+    b = _weights(tmp_path / "part" / "checkpoints" / "last.ckpt")
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.allclose(a[k].float(), b[k].float(), atol=1e-6), k
+
+
+def test_evaluate_entry_point_on_checkpoint(tmp_path, cache_dir):
+    run_train(["protocol=[knn]"], tmp_path / "run", cache_dir)
+    from hydra import compose, initialize_config_module
+
+    from skelcl.evaluate import evaluate
+
+    with initialize_config_module("skelcl.conf", version_base="1.3"):
+        cfg = compose("evaluate", overrides=[f"ckpt={tmp_path / 'run' / 'checkpoints' / 'last.ckpt'}",
+                                             f"+run_dir={tmp_path / 'eval'}", f"cache_dir={cache_dir}",
+                                             "protocol=[linear,knn]", "protocol.linear.epochs=2",
+                                             "progress_bar=false", "trainer=cpu"])
+    records = evaluate(cfg)
+    assert [r.protocol for r in records] == ["linear", "knn(k=20)"]
+    assert json.loads((tmp_path / "eval" / "results.json").read_text())[0]["epochs"] == 1
+
+
+def test_random_encoder_floor_skips_pretraining(tmp_path, cache_dir):
+    records = run_train(["pretrain=false", "protocol=[knn]"], tmp_path, cache_dir)
+    assert records[0].epochs == 0
+    assert not (tmp_path / "checkpoints").exists()
+
+
+def test_wandb_offline_logger(tmp_path, cache_dir, monkeypatch):
+    pytest.importorskip("wandb")
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    run_train(["logger=wandb", "protocol=[knn]"], tmp_path, cache_dir)
+    runs = list((tmp_path / "wandb").glob("offline-run-*"))
+    assert runs, "wandb wrote no offline run"
+    assert any(p.suffix == ".wandb" for p in runs[0].iterdir())
+
+
+def test_tensorboard_logger(tmp_path, cache_dir):
+    run_train(["logger=tensorboard", "protocol=[knn]"], tmp_path, cache_dir)
+    assert list((tmp_path / "tb").rglob("events.out.tfevents.*"))
+
+
+@pytest.mark.parametrize("stream", ["motion", "bone"])
+def test_streams_run(tmp_path, cache_dir, stream):
+    records = run_train([f"stream={stream}", "protocol=[knn]"], tmp_path, cache_dir)
+    assert records[0].stream == stream
