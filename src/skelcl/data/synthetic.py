@@ -447,10 +447,10 @@ def _hand_to_face(m: Motion, w: np.ndarray) -> Pose:
 def act_drink_water(m: Motion) -> Pose:
     ks = m.jitter([0.0, 0.3, 0.7, 0.95])
     w = keyframes(m.u, ks, [0, 1, 1, 0])
-    tilt = keyframes(m.u, m.jitter([0.0, 0.35, 0.45, 0.6, 0.7]), [0, 0, 1, 1, 0])
+    tilt = keyframes(m.u, m.jitter([0.0, 0.3, 0.42, 0.62, 0.75]), [0, 0, 1, 1, 0])
     pose = _hand_to_face(m, w)
-    pose["r_elev"] = pose["r_elev"] + tilt * m.draw(10, 20)
-    pose["neck_pitch"] = m.rest["neck_pitch"] - tilt * m.amp * m.draw(15, 30)
+    pose["r_elev"] = pose["r_elev"] + tilt * m.draw(15, 25)
+    pose["neck_pitch"] = m.rest["neck_pitch"] - tilt * m.amp * m.draw(20, 35)
     return pose
 
 
@@ -459,8 +459,8 @@ def act_brush_teeth(m: Motion) -> Pose:
     w = keyframes(m.u, ks, [0, 1, 1, 0])
     scrub = hold(m.u, 0.35, 0.65) * np.sin(2 * np.pi * (m.reps + 2) * m.u + m.phase())
     pose = _hand_to_face(m, w)
-    pose["r_twist"] = pose["r_twist"] + scrub * m.amp * m.draw(10, 20)
-    pose["r_elev"] = pose["r_elev"] + scrub * m.draw(3, 6)
+    pose["r_twist"] = pose["r_twist"] + scrub * m.amp * m.draw(15, 25)
+    pose["r_elev"] = pose["r_elev"] + scrub * m.draw(4, 8)
     pose["neck_pitch"] = m.rest["neck_pitch"] + w * m.draw(0, 8)
     return pose
 
@@ -1013,6 +1013,8 @@ def ensure_synthetic(cache_dir: str | Path, **overrides) -> Path:
     with _file_lock(cache_dir / f".{out.name}.lock"):
         if (out / "meta.json").is_file():
             return out
+        if out.exists():  # a broken leftover (no meta.json), e.g. from a crash in an older version
+            shutil.rmtree(out)
         private = cache_dir / f".{out.name}.build-{os.getpid()}"
         generate_synthetic(private, cfg)
         try:
