@@ -38,10 +38,10 @@ def compose_train(overrides: list[str], run_dir: Path, cache_dir: Path, config: 
         return compose(config, overrides=[f"+run_dir={run_dir}", f"cache_dir={cache_dir}", *overrides])
 
 
-def run_train(overrides: list[str], run_dir: Path, cache_dir: Path):
+def run_train(overrides: list[str], run_dir: Path, cache_dir: Path, tiny: list[str] = TINY):
     from skelcl.train import train
 
-    return train(compose_train([*TINY, *overrides], run_dir, cache_dir))
+    return train(compose_train([*tiny, *overrides], run_dir, cache_dir))
 
 
 def run_cli(module: str, args: list[str], cwd: Path, cache_dir: Path,

@@ -72,6 +72,6 @@ def test_bad_augmentation_op_fails_before_data(tmp_path):
 
 
 def test_budget_applies_to_synthetic_only(tmp_path):
-    assert compose_train([], tmp_path, tmp_path).epochs == 15
+    assert compose_train([], tmp_path, tmp_path).epochs == 4
     assert compose_train(["~budget"], tmp_path, tmp_path).epochs is None
     assert compose_train(["dataset=ntu60_xsub"], tmp_path, tmp_path).epochs is None

@@ -24,7 +24,8 @@ from rich.syntax import Syntax
 from rich.tree import Tree
 
 from skelcl.build import build_datamodule, build_loggers, build_method, build_trainer, run_epochs, validate
-from skelcl.eval.protocols import run_protocols
+from skelcl.eval.features import calibrate_batchnorm
+from skelcl.eval.protocols import eval_device, run_protocols
 from skelcl.report.results import print_results, write_results
 
 log = logging.getLogger("skelcl")
@@ -72,6 +73,8 @@ def train(cfg: DictConfig) -> list:
         trainer.fit(model, datamodule=dm, ckpt_path=cfg.ckpt_path)
         if trainer.global_rank != 0:
             return []
+    elif cfg.calibrate_bn:  # random-init floor: BN statistics from the training clips (no labels, no gradient)
+        calibrate_batchnorm(model, dm.feature_loader("train"), eval_device(cfg))
     records = run_protocols(cfg, typed, model, dm, run_dir, epochs, cfg.method.name, start)
     write_results(run_dir, records)
     print_results(records, console)

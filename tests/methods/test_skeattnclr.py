@@ -496,7 +496,7 @@ def test_method_config_is_valid():
     from skelcl.build import validate
 
     with initialize_config_module("skelcl.conf", version_base="1.3"):
-        cfg = compose("train", overrides=["method=skeattnclr", "encoder=stgcn_full"])
+        cfg = compose("train", overrides=["method=skeattnclr", "encoder=stgcn_full", "~budget"])
     typed = validate(cfg)
     assert typed["schedule"].epochs == 300 and typed["schedule"].milestones == [250]
     assert typed["clip"].frames == 64

@@ -19,7 +19,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -186,6 +187,23 @@ class PreparedWriter:
         (self.tmp / "meta.json").write_text(json.dumps(meta, indent=1))
         _atomic_replace_dir(self.tmp, self.out)
         return self.out
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Exclusive advisory lock on `path` (POSIX flock), so two processes do not build the same dataset at once;
+    a no-op where fcntl is missing (the final rename stays atomic)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _atomic_replace_dir(src: Path, dst: Path) -> None:

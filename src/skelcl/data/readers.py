@@ -32,9 +32,9 @@ from typing import Any
 
 import numpy as np
 
-from skelcl.data.formats import DataFormatError, PreparedWriter
+from skelcl.data.formats import DataFormatError, PreparedWriter, file_lock
 from skelcl.data.layouts import LAYOUTS, Layout, LayoutError, get_layout
-from skelcl.data.prepare.common import Summary, check_output, file_lock, finish
+from skelcl.data.prepare.common import Summary, check_output, finish
 
 log = logging.getLogger("skelcl.data.readers")
 

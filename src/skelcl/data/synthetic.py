@@ -35,7 +35,6 @@ drawn from `numpy.random.default_rng` seeded by (seed, stream), so the same conf
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -46,7 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
-from skelcl.data.formats import PreparedWriter
+from skelcl.data.formats import PreparedWriter, file_lock
 from skelcl.data.layouts import NTU25
 
 GENERATOR_VERSION = 1  # bump when the generated data changes, so cached copies are not reused
@@ -979,22 +978,6 @@ def config_hash(cfg: SyntheticConfig) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:10]
 
 
-@contextlib.contextmanager
-def _file_lock(path: Path):
-    """Exclusive advisory lock (POSIX); a no-op where fcntl is unavailable (the final rename stays atomic)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        yield
-        return
-    with open(path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def ensure_synthetic(cache_dir: str | Path, **overrides) -> Path:
     """Path of the synthetic dataset for `SyntheticConfig(**overrides)` under `cache_dir`, generating it only if it
     is not cached yet. Concurrent callers wait for each other (file lock); should two still race, the dataset is
@@ -1010,7 +993,7 @@ def ensure_synthetic(cache_dir: str | Path, **overrides) -> Path:
     out = cache_dir / f"synthetic-{config_hash(cfg)}"
     if (out / "meta.json").is_file():
         return out
-    with _file_lock(cache_dir / f".{out.name}.lock"):
+    with file_lock(cache_dir / f".{out.name}.lock"):
         if (out / "meta.json").is_file():
             return out
         if out.exists():  # a broken leftover (no meta.json), e.g. from a crash in an older version

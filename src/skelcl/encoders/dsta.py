@@ -33,6 +33,7 @@ import torch
 from torch import nn
 
 from skelcl.data.layouts import Layout, get_layout
+from skelcl.encoders.stgcn import pool_bodies
 
 # fmt: off
 HICLR_BLOCKS: tuple[tuple[int, int, int, int], ...] = (
@@ -207,11 +208,7 @@ class DSTANet(nn.Module):
             x = block(x)
         return x
 
-    @staticmethod
-    def pool(fmap: torch.Tensor, bodies: int) -> torch.Tensor:
-        """Mean over (T', V), then over bodies: (N·M, D, T', V) → (N, D)."""
-        nm, d = fmap.shape[:2]
-        return fmap.mean(dim=(2, 3)).view(nm // bodies, bodies, d).mean(dim=1)
+    pool = staticmethod(pool_bodies)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.pool(self.forward_map(x), x.shape[-1])

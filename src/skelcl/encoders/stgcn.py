@@ -16,6 +16,12 @@ from skelcl.data.layouts import Layout, get_layout
 from skelcl.encoders.graph import build_adjacency
 
 
+def pool_bodies(fmap: torch.Tensor, bodies: int) -> torch.Tensor:
+    """Mean over (T', V), then over bodies: (N·M, D, T', V) → (N, D), as the official ST-GCN heads pool."""
+    nm, d = fmap.shape[:2]
+    return fmap.mean(dim=(2, 3)).view(nm // bodies, bodies, d).mean(dim=1)
+
+
 class GraphConv(nn.Module):
     """Spatial graph convolution: 1×1 conv to K·C_out channels (with bias), then per-partition aggregation.
 
@@ -138,11 +144,7 @@ class STGCN(nn.Module):
             x = block(x, a)
         return x
 
-    @staticmethod
-    def pool(fmap: torch.Tensor, bodies: int) -> torch.Tensor:
-        """Mean over (T', V), then over bodies: (N·M, D, T', V) → (N, D)."""
-        nm, d = fmap.shape[:2]
-        return fmap.mean(dim=(2, 3)).view(nm // bodies, bodies, d).mean(dim=1)
+    pool = staticmethod(pool_bodies)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.pool(self.forward_map(x), x.shape[-1])

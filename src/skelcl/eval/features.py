@@ -42,3 +42,27 @@ def cached_features(model, datamodule, which: str, cache_dir: str | Path | None,
 def clear_feature_cache(cache_dir: str | Path) -> None:
     for p in Path(cache_dir).glob("*.pt"):
         p.unlink()
+
+
+@torch.no_grad()
+def calibrate_batchnorm(model, loader: DataLoader, device: torch.device | str) -> None:
+    """Estimate the query encoder's BatchNorm running statistics on un-augmented training clips (no labels, no
+    gradient, dropout off).
+
+    A randomly initialised encoder still has running statistics (0, 1); in eval mode its features then shrink
+    layer by layer to ~1e-7, and a linear probe with the papers' lr cannot move. Calibrating gives the random
+    encoder a fair floor; pretrained encoders already carry statistics from pretraining and skip this.
+    """
+    encoder = model.encoder_q
+    model.eval().to(device)
+    bns = [m for m in encoder.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    for bn in bns:
+        bn.reset_running_stats()
+        bn.momentum = None  # cumulative average over the whole pass
+        bn.train()
+    for batch in loader:
+        batch = {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
+        model.embed(batch)
+    for bn in bns:
+        bn.momentum = 0.1
+        bn.eval()

@@ -43,16 +43,11 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-import torch
-
-from skelcl.methods.base import ContrastiveMethod
-from skelcl.methods.losses import info_nce, moco_logits
+from skelcl.methods.skeletonclr import SkeletonCLR
 
 
-class ASCAL(ContrastiveMethod):
+class ASCAL(SkeletonCLR):
     """AS-CAL: MoCo-style InfoNCE on the LSTM's CAE; see the module docstring."""
-
-    view_names = ("query", "key")
 
     def __init__(self, *, subtract_joint: int | None = 1, center_joint: int | None = None, **kwargs: Any) -> None:
         layout = kwargs["layout"]
@@ -64,14 +59,3 @@ class ASCAL(ContrastiveMethod):
         if self.run_epochs <= self.queue_warmup_epochs:
             warnings.warn(f"ASCAL: {self.run_epochs} epoch(s) with queue_warmup_epochs={self.queue_warmup_epochs}: "
                           "the run only fills the queue and never updates the encoder", stacklevel=2)
-
-    def pretrain_loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        q = self.embed_q(self.view("query", x))
-        k = self.embed_k(self.view("key", x))
-        logits = moco_logits(q, k, self.queue.keys, self.temperature)
-        self.queue.enqueue(k)
-        loss = info_nce(logits)
-        with torch.no_grad():
-            acc = (logits.argmax(dim=1) == 0).float().mean()
-            pos = logits[:, 0].mean() * self.temperature
-        return loss, {"instance_acc": acc, "pos_sim": pos}

@@ -1,6 +1,6 @@
 """SkeletonCLR: plain MoCo v2 on skeletons (the CrosSCLR paper's single-view baseline), skelcl's reference
 method. Two normally augmented views (temporal crop + shear); InfoNCE of the query against its key and
-the queue."""
+the queue. AS-CAL is this same step on its own encoder and settings."""
 
 from __future__ import annotations
 
@@ -19,5 +19,7 @@ class SkeletonCLR(ContrastiveMethod):
         logits = moco_logits(q, k, self.queue.keys, self.temperature)
         self.queue.enqueue(k)
         loss = info_nce(logits)
-        acc = (logits.argmax(dim=1) == 0).float().mean()
-        return loss, {"instance_acc": acc}
+        with torch.no_grad():
+            acc = (logits.argmax(dim=1) == 0).float().mean()
+            pos_sim = logits[:, 0].mean() * self.temperature
+        return loss, {"instance_acc": acc, "pos_sim": pos_sim}
