@@ -88,6 +88,14 @@ def clean_stale(out: Path) -> list[Path]:
     return removed
 
 
+def check_options(normalize: str, on_error: str) -> None:
+    """The options every prepare command shares, checked before any file is read."""
+    if normalize not in ("none", "frame50"):
+        raise ValueError(f"--normalize must be 'none' or 'frame50', got '{normalize}'")
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"--on-error must be 'raise' or 'skip', got '{on_error}'")
+
+
 # --------------------------------------------------------------------------------------------------- parallel
 
 

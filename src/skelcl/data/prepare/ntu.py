@@ -36,7 +36,16 @@ import numpy as np
 from skelcl.data.formats import PreparedWriter
 from skelcl.data.layouts import NTU25
 from skelcl.data.normalize import EmptySequenceError, frame50
-from skelcl.data.prepare.common import RawFormatError, Summary, check_output, finish, parallel_map, split_indices, where
+from skelcl.data.prepare.common import (
+    RawFormatError,
+    Summary,
+    check_options,
+    check_output,
+    finish,
+    parallel_map,
+    split_indices,
+    where,
+)
 
 log = logging.getLogger("skelcl.data.prepare")
 
@@ -496,10 +505,7 @@ def prepare_ntu(dataset: str, raw: Sequence[str | Path] | str | Path, out: str |
         raise ValueError(f"unknown NTU dataset '{dataset}'; known: {sorted(DATASETS)}")
     if bodies not in ("aimclr", "pyskl"):
         raise ValueError(f"--bodies must be 'aimclr' or 'pyskl', got '{bodies}'")
-    if normalize not in ("none", "frame50"):
-        raise ValueError(f"--normalize must be 'none' or 'frame50', got '{normalize}'")
-    if on_error not in ("raise", "skip"):
-        raise ValueError(f"--on-error must be 'raise' or 'skip', got '{on_error}'")
+    check_options(normalize, on_error)
     spec = DATASETS[dataset]
     raw_dirs = [raw] if isinstance(raw, (str, Path)) else list(raw)
     out = check_output(out, overwrite)

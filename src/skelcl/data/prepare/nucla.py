@@ -30,7 +30,7 @@ import numpy as np
 from skelcl.data.formats import PreparedWriter
 from skelcl.data.layouts import KINECT20
 from skelcl.data.normalize import EmptySequenceError, frame50, layout_joints
-from skelcl.data.prepare.common import RawFormatError, Summary, check_output, finish, parallel_map
+from skelcl.data.prepare.common import RawFormatError, Summary, check_options, check_output, finish, parallel_map
 
 log = logging.getLogger("skelcl.data.prepare")
 
@@ -144,10 +144,7 @@ def prepare_nucla(raw: str | Path, out: str | Path, *, min_frames: int = 2, max_
                   normalize: str = "none", frames: int = 50, on_error: str = "raise", workers: int | None = None,
                   overwrite: bool = False, progress: bool = True, echo: bool = True) -> Path:
     """Prepare N-UCLA from the `all_sqe` folder of JSON files."""
-    if normalize not in ("none", "frame50"):
-        raise ValueError(f"--normalize must be 'none' or 'frame50', got '{normalize}'")
-    if on_error not in ("raise", "skip"):
-        raise ValueError(f"--on-error must be 'raise' or 'skip', got '{on_error}'")
+    check_options(normalize, on_error)
     raw = Path(raw)
     if not raw.is_dir():
         raise FileNotFoundError(f"{raw}: N-UCLA directory (all_sqe) not found")

@@ -32,7 +32,7 @@ import numpy as np
 from skelcl.data.formats import PreparedWriter
 from skelcl.data.layouts import NTU25
 from skelcl.data.normalize import EmptySequenceError, frame50
-from skelcl.data.prepare.common import RawFormatError, Summary, check_output, finish, parallel_map, where
+from skelcl.data.prepare.common import RawFormatError, Summary, check_options, check_output, finish, parallel_map, where
 
 log = logging.getLogger("skelcl.data.prepare")
 
@@ -261,10 +261,7 @@ def prepare_pku(part: str, raw: str | Path, out: str | Path, *, interval: str = 
     if part not in PARTS:
         raise ValueError(f"unknown PKU-MMD part '{part}'; known: {sorted(PARTS)}")
     interval_slice(1, 1, interval)  # validates the option
-    if normalize not in ("none", "frame50"):
-        raise ValueError(f"--normalize must be 'none' or 'frame50', got '{normalize}'")
-    if on_error not in ("raise", "skip"):
-        raise ValueError(f"--on-error must be 'raise' or 'skip', got '{on_error}'")
+    check_options(normalize, on_error)
     raw = Path(raw)
     if not raw.is_dir():
         raise FileNotFoundError(f"{raw}: raw PKU-MMD directory not found")
