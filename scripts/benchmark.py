@@ -23,10 +23,12 @@ from pathlib import Path
 def rows_for(methods: list[str], supervised_epochs: int) -> list[tuple[str, list[str]]]:
     rows = [("random init (floor)", ["pretrain=false"])]
     rows += [(m, [f"method={m}"]) for m in methods]
+    # the method's finetune recipe (70 epochs, 5 warm-up, steps [30, 55]) shrunk proportionally
     rows.append(("supervised (ceiling)", ["pretrain=false", "protocol=[finetune]",
                                           f"method.finetune.epochs={supervised_epochs}",
-                                          f"method.finetune.milestones=[{int(supervised_epochs * 0.6)},"
-                                          f"{int(supervised_epochs * 0.85)}]"]))
+                                          f"method.finetune.warmup_epochs={round(5 * supervised_epochs / 70)}",
+                                          f"method.finetune.milestones=[{round(supervised_epochs * 30 / 70)},"
+                                          f"{round(supervised_epochs * 55 / 70)}]"]))
     return rows
 
 
@@ -35,7 +37,7 @@ def main() -> None:
     ap.add_argument("--dataset", default="synthetic")
     ap.add_argument("--root", default=None, help="dataset.root for datasets that need files")
     ap.add_argument("--methods", default="skeletonclr", help="comma-separated method configs")
-    ap.add_argument("--supervised-epochs", type=int, default=30)
+    ap.add_argument("--supervised-epochs", type=int, default=70)
     ap.add_argument("--extra", nargs="*", default=[], help="overrides added to every run")
     ap.add_argument("--only", default=None, help="comma-separated row labels to run (default: all)")
     ap.add_argument("--out", type=Path, required=True)
