@@ -25,6 +25,17 @@ TINY = [
 ]
 
 
+#: the method test files' end-to-end smoke settings (each adds its own encoder / clip sizes as overrides)
+METHOD_SMOKE = [
+    "trainer=debug",
+    "progress_bar=false",
+    "epochs=1",
+    "method.schedule.batch_size=16",
+    "protocol.linear.epochs=2",
+    "dataset.options={num_subjects: 4}",
+]
+
+
 @pytest.fixture(scope="session")
 def cache_dir(tmp_path_factory) -> Path:
     """One synthetic cache for the whole session (generation happens once)."""

@@ -17,6 +17,7 @@ from skelcl.methods.aimclr import AimCLR, aimclr_loss, apply_quirk_flags, extrem
 from skelcl.methods.base import lr_factor
 from skelcl.methods.eadm import EADM, attention_drop, simam_attention
 from skelcl.methods.losses import moco_logits, nearest_neighbour_positives
+from tests.conftest import METHOD_SMOKE, run_train
 
 K, TAU = 32768, 0.07
 CONF = Path(__file__).resolve().parents[2] / "src" / "skelcl" / "conf"
@@ -305,16 +306,7 @@ def test_preset_composes(name):
 
 # ------------------------------------------------------------------------------------------------------ end to end
 def run(tmp_path, overrides):
-    from hydra import compose, initialize_config_module
-
-    from skelcl.train import train
-
-    with initialize_config_module("skelcl.conf", version_base="1.3"):
-        cfg = compose("train", overrides=[f"+run_dir={tmp_path}", f"cache_dir={tmp_path/'cache'}", "trainer=debug",
-                                          "progress_bar=false", "epochs=1", "method.schedule.batch_size=16",
-                                          "protocol.linear.epochs=2", "dataset.options={num_subjects: 4}",
-                                          *overrides])
-    return train(cfg)
+    return run_train(overrides, tmp_path, tmp_path / "cache", tiny=METHOD_SMOKE)
 
 
 def test_end_to_end_pretrain_linear_knn(tmp_path):

@@ -16,6 +16,7 @@ from omegaconf import OmegaConf
 from skelcl.data.layouts import KINECT20, NTU25
 from skelcl.methods.base import lr_factor
 from skelcl.methods.hiclr import HiCLR, hierarchical_losses, perturb_adjacency
+from tests.conftest import METHOD_SMOKE, run_train
 
 K, TAU = 32768, 0.07
 H_P = 0.30691  # entropy of softmax([1/tau, 0 x K])
@@ -345,16 +346,7 @@ def test_presets_compose_and_validate():
 
 # ------------------------------------------------------------------------------------------------ end to end
 def run(tmp_path, overrides):
-    from hydra import compose, initialize_config_module
-
-    from skelcl.train import train
-
-    with initialize_config_module("skelcl.conf", version_base="1.3"):
-        cfg = compose("train", overrides=[f"+run_dir={tmp_path}", f"cache_dir={tmp_path / 'cache'}", "trainer=debug",
-                                          "progress_bar=false", "epochs=1", "method.schedule.batch_size=16",
-                                          "protocol.linear.epochs=2", "dataset.options={num_subjects: 4}",
-                                          *overrides])
-    return train(cfg)
+    return run_train(overrides, tmp_path, tmp_path / "cache", tiny=METHOD_SMOKE)
 
 
 def test_end_to_end_pretrain_linear_knn(tmp_path):
