@@ -84,12 +84,12 @@ def run_epochs(cfg: DictConfig, schedule: ScheduleConfig) -> int:
 
 
 def build_datamodule(ds: DatasetConfig, cache_dir: str, batch_size: int, seed: int,
-                     label_fraction: float = 1.0) -> SkeletonDataModule:
+                     label_fraction: float = 1.0, drop_last: bool = True) -> SkeletonDataModule:
     from skelcl.data.open import open_dataset
 
     prepared = open_dataset(ds.root, format=ds.format, layout=ds.layout, cache_dir=cache_dir, **ds.options)
     return SkeletonDataModule(prepared, f"{ds.split}_train", f"{ds.split}_test", batch_size=batch_size,
-                              num_workers=ds.num_workers, seed=seed, label_fraction=label_fraction)
+                              num_workers=ds.num_workers, seed=seed, label_fraction=label_fraction, drop_last=drop_last)
 
 
 def build_method(cfg: DictConfig, typed: dict, dm: SkeletonDataModule, epochs: int):

@@ -23,6 +23,7 @@ class ScheduleConfig:
     milestones: list[int] = field(default_factory=lambda: [250])
     gamma: float = 0.1
     warmup_epochs: int = 0
+    drop_last: bool = True  # the ST-GCN family drops the last partial batch; AS-CAL keeps it
 
 
 @dataclass
@@ -65,6 +66,7 @@ class FinetuneConfig:
     weight_decay: float = 1e-4
     bn_frozen: bool = False
     label_fraction: float = 1.0
+    subset: str = "balanced"  # labelled subset: 'balanced' (seeded random per class) | 'first_k' (AS-CAL, file order)
     augment: bool = False
 
 

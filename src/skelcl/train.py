@@ -24,6 +24,7 @@ from rich.syntax import Syntax
 from rich.tree import Tree
 
 from skelcl.build import build_datamodule, build_loggers, build_method, build_trainer, run_epochs, validate
+from skelcl.encoders.official import load_encoder_weights
 from skelcl.eval.features import calibrate_batchnorm
 from skelcl.eval.protocols import eval_device, run_protocols
 from skelcl.report.results import print_results, write_results
@@ -62,10 +63,16 @@ def train(cfg: DictConfig) -> list:
 
     schedule = typed["schedule"]
     epochs = run_epochs(cfg, schedule) if cfg.pretrain else 0
-    dm = build_datamodule(typed["dataset"], cfg.cache_dir, schedule.batch_size, int(cfg.seed))
+    dm = build_datamodule(typed["dataset"], cfg.cache_dir, schedule.batch_size, int(cfg.seed),
+                          drop_last=schedule.drop_last)
     console.print(f"[bold]data[/] {dm.describe()}")
     model = build_method(cfg, typed, dm, max(epochs, 1))
     model.run_config = OmegaConf.to_container(cfg, resolve=True)
+    if cfg.get("init_from"):  # official or skelcl weights: evaluate them (pretrain=false) or pretrain from them
+        load_encoder_weights(cfg.init_from, model.encoder_q)
+        for q, k in model.momentum_pairs()[:1]:
+            k.load_state_dict(q.state_dict())
+        console.print(f"[bold]encoder weights[/] {cfg.init_from}")
 
     trainer = None
     if epochs > 0:
@@ -73,7 +80,8 @@ def train(cfg: DictConfig) -> list:
         trainer.fit(model, datamodule=dm, ckpt_path=cfg.ckpt_path)
         if trainer.global_rank != 0:
             return []
-    elif cfg.calibrate_bn:  # random-init floor: BN statistics from the training clips (no labels, no gradient)
+    elif cfg.calibrate_bn and not cfg.get("init_from"):
+        # random-init floor: BN statistics from the training clips (no labels, no gradient)
         calibrate_batchnorm(model, dm.feature_loader("train"), eval_device(cfg))
     records = run_protocols(cfg, typed, model, dm, run_dir, epochs, cfg.method.name, start)
     write_results(run_dir, records)

@@ -239,6 +239,23 @@ def test_dsta_transformer_encoder():
         make(encoder=TINY_DSTA, frames=8, dae_drop=0.1)
 
 
+def test_dsta_finetune_uses_evaluation_settings():
+    """hiclr.md §4B: attentiondrop 0 and fix_conv1 in finetuning, while pretraining keeps both as configured."""
+    from skelcl.config import FinetuneConfig
+    from skelcl.eval.finetune import Classifier
+
+    m = make(encoder=TINY_DSTA, frames=8)
+    clf = Classifier(m, FinetuneConfig(bn_frozen=False), seed=0)
+    assert all(d.p == 0.0 for d in clf.encoder.modules() if isinstance(d, torch.nn.Dropout))
+    assert not any(p.requires_grad for p in clf.encoder.proj.parameters())
+    assert all(p.requires_grad for n, p in clf.encoder.named_parameters() if not n.startswith("proj."))
+    clf.train()
+    batch = {"x": clips(frames=8), "length": torch.full((4,), 8), "label": torch.zeros(4, dtype=torch.long)}
+    torch.testing.assert_close(clf(batch), clf(batch))  # no dropout left (BN uses batch statistics either way)
+    assert m.encoder_q.graph_layers[0].drop_res.p == 0.5  # the pretrained method is untouched
+    assert all(p.requires_grad for p in m.encoder_q.proj.parameters())
+
+
 # ------------------------------------------------------------------------------------------------ optional strong augs
 def test_perturb_adjacency():
     a = torch.rand(3, 25, 25) * (torch.rand(3, 25, 25) < 0.2)

@@ -43,10 +43,14 @@ class ClipDataset(Dataset):
         ]
 
 
-def class_balanced_subset(labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:
-    """round(fraction * n_c) samples of every class c (at least 1), seeded; positions into `labels`."""
+def _check_fraction(fraction: float) -> None:
     if not 0 < fraction <= 1:
         raise ValueError(f"label fraction must be in (0, 1], got {fraction}")
+
+
+def class_balanced_subset(labels: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """round(fraction * n_c) samples of every class c (at least 1), seeded; positions into `labels`."""
+    _check_fraction(fraction)
     rng = np.random.default_rng(seed)
     picked = []
     for c in np.unique(labels):
@@ -56,10 +60,23 @@ def class_balanced_subset(labels: np.ndarray, fraction: float, seed: int) -> np.
     return np.sort(np.concatenate(picked))
 
 
+def first_k_subset(labels: np.ndarray, fraction: float) -> np.ndarray:
+    """AS-CAL's labelled subset (ascal.md, semi step 1): the first floor(fraction * N / C) samples of every class
+    in stored order (at least 1; fewer where a class is smaller); positions into `labels`."""
+    _check_fraction(fraction)
+    classes = np.unique(labels)
+    k = max(1, int(fraction * len(labels) / len(classes)))
+    return np.sort(np.concatenate([np.flatnonzero(labels == c)[:k] for c in classes]))
+
+
+SUBSETS = ("balanced", "first_k")
+
+
 class SkeletonDataModule(L.LightningDataModule):
     def __init__(self, prepared: PreparedDataset, train_split: str, test_split: str, batch_size: int,
                  num_workers: int = 0, seed: int = 0, drop_last: bool = True,
-                 label_fraction: float = 1.0, split_indices: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+                 label_fraction: float = 1.0, split_indices: tuple[np.ndarray, np.ndarray] | None = None,
+                 subset: str = "balanced") -> None:
         super().__init__()
         self.prepared = prepared
         if split_indices is not None:  # already-selected splits (e.g. a labelled subset of another module's)
@@ -69,8 +86,12 @@ class SkeletonDataModule(L.LightningDataModule):
             self.test_idx = prepared.split(test_split)
         if len(self.train_idx) == 0:
             raise DataFormatError(f"{prepared.root}: split '{train_split}' is empty")
+        if subset not in SUBSETS:
+            raise ValueError(f"unknown labelled-subset rule '{subset}'; choose one of {list(SUBSETS)}")
         if label_fraction < 1.0:
-            pos = class_balanced_subset(prepared.labels[self.train_idx], label_fraction, seed)
+            labels = prepared.labels[self.train_idx]
+            pos = (class_balanced_subset(labels, label_fraction, seed) if subset == "balanced"
+                   else first_k_subset(labels, label_fraction))
             self.train_idx = self.train_idx[pos]
         self.batch_size = batch_size
         self.num_workers = num_workers

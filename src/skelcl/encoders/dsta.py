@@ -145,7 +145,8 @@ class DSTANet(nn.Module):
     """DSTA-Net encoder: (N, C, T, V, M) → (N, 256) with HiCLR's 8-block configuration (see module docstring).
 
     `attention_dropout` is HiCLR's `attentiondrop` (0.5 in pretraining, 0 in evaluation); where it acts is set by
-    `dropout_on`. `fix_conv1` freezes the input projection as HiCLR does in linear evaluation and finetuning.
+    `dropout_on`. `fix_conv1` freezes the input projection during pretraining; `for_finetune()` switches a copy to
+    HiCLR's evaluation settings (attention dropout 0, `proj` frozen: `fix_conv1: true` in linear and finetune).
     `blocks` overrides the [in, out, inter, stride] plan (its first `in` is the width of the input projection).
     """
 
@@ -207,6 +208,15 @@ class DSTANet(nn.Module):
         for block in self.graph_layers:
             x = block(x)
         return x
+
+    def for_finetune(self, fix_conv1: bool = True) -> DSTANet:
+        """HiCLR's evaluation configuration, applied in place to the (copied) encoder that finetuning trains."""
+        for m in self.modules():
+            if isinstance(m, nn.Dropout):
+                m.p = 0.0
+        if fix_conv1:
+            self.proj.requires_grad_(False)
+        return self
 
     pool = staticmethod(pool_bodies)
 

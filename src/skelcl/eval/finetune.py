@@ -3,8 +3,8 @@ pretrained query encoder plus a new linear classifier, with Lightning.
 
 Also the supervised ceiling: finetune a randomly initialised encoder (`pretrain=false protocol=finetune`).
 `bn_frozen: true` keeps the encoder in eval mode while training (AimCLR/SkeAttnCLR's processor);
-`false` trains in train mode (HiCLR). The semi subset is drawn, seeded and class-balanced, from the
-training split only; the headline is the final epoch.
+`false` trains in train mode (HiCLR). The semi subset comes from the training split only: seeded and
+class-balanced by default, or AS-CAL's first k per class (`subset: first_k`); the headline is the final epoch.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ class Classifier(L.LightningModule):
         self.encoder = copy.deepcopy(method.encoder_q)
         for p in self.encoder.parameters():
             p.requires_grad_(True)
+        if hasattr(self.encoder, "for_finetune"):  # encoders whose evaluation differs from pretraining (DSTA)
+            self.encoder.for_finetune()
         self.fc = nn.Linear(method.feature_dim, method.num_classes)
         self.cfg = cfg
         self.clip_spec, self.layout, self.stream = method.clip_spec, method.layout, method.stream
@@ -82,7 +84,8 @@ def predict(model: Classifier, loader, device) -> tuple[torch.Tensor, torch.Tens
 def run_finetune(cfg: DictConfig, pcfg: FinetuneConfig, method, dm: SkeletonDataModule, out_dir: Path,
                  seed: int) -> dict:
     sub = SkeletonDataModule(dm.prepared, "_", "_", batch_size=pcfg.batch_size, num_workers=dm.num_workers,
-                             seed=seed, label_fraction=pcfg.label_fraction, split_indices=(dm.train_idx, dm.test_idx))
+                             seed=seed, label_fraction=pcfg.label_fraction, split_indices=(dm.train_idx, dm.test_idx),
+                             subset=pcfg.subset)
     model = Classifier(method, pcfg, seed)
     trainer_kwargs = {k: v for k, v in cfg.trainer.items() if k in ("accelerator", "precision", "deterministic")}
     trainer = L.Trainer(max_epochs=pcfg.epochs, devices=1, logger=False, enable_checkpointing=False,

@@ -1,0 +1,76 @@
+"""Learning curve of a pretraining run (a benchmark, not a test): linear and KNN top-1 after every epoch.
+
+Use it to choose schedules: it shows when a method's features overtake the random-encoder floor. It reads the
+test split after each epoch, so it is a diagnostic, never a model-selection tool.
+
+    python scripts/learning_curve.py --epochs 8 method=skeletonclr
+    python scripts/learning_curve.py --epochs 6 --calibrate method=aimclr dataset=nucla dataset.root=data/nucla
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import time
+
+import lightning as L
+import torch
+from hydra import compose, initialize_config_module
+
+from skelcl.build import build_datamodule, build_method, validate
+from skelcl.eval.features import calibrate_batchnorm, extract_features
+from skelcl.eval.knn import evaluate_knn
+from skelcl.eval.linear import train_linear
+
+
+def evaluate(model, dm, typed, seed: int, calibrate: bool) -> dict:
+    if calibrate:
+        model = copy.deepcopy(model)
+        calibrate_batchnorm(model, dm.feature_loader("train"), "cpu")
+    tx, ty = extract_features(model, dm.feature_loader("train"), "cpu")
+    vx, vy = extract_features(model, dm.feature_loader("test"), "cpu")
+    lin = train_linear(tx, ty, vx, vy, dm.num_classes, typed["protocols"]["linear"], seed=seed)
+    knn = evaluate_knn(tx, ty, vx, vy, dm.num_classes, typed["protocols"]["knn"])
+    return {"linear": round(lin["top1"], 2), "knn": round(knn["top1"], 2)}
+
+
+class Curve(L.Callback):
+    def __init__(self, dm, typed, seed: int, calibrate: bool, start: float):
+        self.dm, self.typed, self.seed, self.calibrate, self.start = dm, typed, seed, calibrate, start
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        row = {"epoch": trainer.current_epoch + 1, "train_s": round(time.time() - self.start, 1)}
+        t0 = time.time()
+        row.update(evaluate(pl_module, self.dm, self.typed, self.seed, False))
+        if self.calibrate:
+            row.update({f"{k}_bncal": v for k, v in evaluate(pl_module, self.dm, self.typed, self.seed, True).items()})
+        row["eval_s"] = round(time.time() - t0, 1)
+        print(json.dumps(row), flush=True)
+        self.start = time.time()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--epochs", type=int, required=True)
+    ap.add_argument("--calibrate", action="store_true", help="also evaluate with BN statistics re-estimated")
+    ap.add_argument("--skip-floor", action="store_true", help="do not evaluate the BN-calibrated initial encoder")
+    ap.add_argument("overrides", nargs="*")
+    args = ap.parse_args()
+    with initialize_config_module(config_module="skelcl.conf", version_base="1.3"):
+        cfg = compose("train", overrides=[f"epochs={args.epochs}", "progress_bar=false", *args.overrides])
+    typed = validate(cfg)
+    L.seed_everything(int(cfg.seed), workers=True)
+    dm = build_datamodule(typed["dataset"], cfg.cache_dir, typed["schedule"].batch_size, int(cfg.seed))
+    model = build_method(cfg, typed, dm, args.epochs)
+    if not args.skip_floor:
+        print(json.dumps({"epoch": 0, **evaluate(model, dm, typed, int(cfg.seed), True)}), flush=True)
+    trainer = L.Trainer(max_epochs=args.epochs, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                        callbacks=[Curve(dm, typed, int(cfg.seed), args.calibrate, time.time())],
+                        use_distributed_sampler=False, accelerator="cpu", enable_model_summary=False)
+    trainer.fit(model, datamodule=dm)
+
+
+if __name__ == "__main__":
+    torch.set_float32_matmul_precision("high")
+    main()
