@@ -6,6 +6,8 @@ final-epoch linear / KNN / finetune top-1 with wall times, plus the exact comman
     python scripts/benchmark.py --dataset synthetic --out benchmarks/synthetic
     python scripts/benchmark.py --dataset nucla --root /data/nucla_prepared --out benchmarks/nucla \
         --methods skeletonclr,aimclr --extra trainer=gpu
+    # a method row may carry its own overrides after colons (row label = the whole entry):
+    python scripts/benchmark.py --methods "ascal,ascal:encoder=stgcn:method.model.projector=mlp" --out b
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from pathlib import Path
 
 def rows_for(methods: list[str], supervised_epochs: int) -> list[tuple[str, list[str]]]:
     rows = [("random init (floor)", ["pretrain=false"])]
-    rows += [(m, [f"method={m}"]) for m in methods]
+    for entry in methods:
+        name, *overrides = entry.split(":")
+        rows.append((entry, [f"method={name}", *overrides]))
     # the method's finetune recipe (70 epochs, 5 warm-up, steps [30, 55]) shrunk proportionally
     rows.append(("supervised (ceiling)", ["pretrain=false", "protocol=[finetune]",
                                           f"method.finetune.epochs={supervised_epochs}",
@@ -40,6 +44,8 @@ def main() -> None:
     ap.add_argument("--supervised-epochs", type=int, default=70)
     ap.add_argument("--extra", nargs="*", default=[], help="overrides added to every run")
     ap.add_argument("--only", default=None, help="comma-separated row labels to run (default: all)")
+    ap.add_argument("--no-floor", action="store_true", help="skip the random-encoder row")
+    ap.add_argument("--no-ceiling", action="store_true", help="skip the supervised row")
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -51,13 +57,16 @@ def main() -> None:
     for label, overrides in rows_for(args.methods.split(","), args.supervised_epochs):
         if args.only and label not in args.only.split(","):
             continue
-        run_dir = args.out / label.split(" ")[0]
+        if (args.no_floor and label.startswith("random")) or (args.no_ceiling and label.startswith("supervised")):
+            continue
+        slug = label.split(" ")[0].replace(":", "_").replace("=", "-").replace("/", "-")
+        run_dir = args.out / slug
         cmd = [sys.executable, "-m", "skelcl.train", *base, *overrides, *args.extra, f"hydra.run.dir={run_dir}"]
         print(f"[benchmark] {label}: {shlex.join(cmd[1:])}", flush=True)
         t0 = time.time()
         proc = subprocess.run(cmd, capture_output=True, text=True)
         wall = time.time() - t0
-        (args.out / f"{label.split(' ')[0]}.log").write_text(proc.stdout + proc.stderr)
+        (args.out / f"{slug}.log").write_text(proc.stdout + proc.stderr)
         if proc.returncode != 0:
             print(proc.stderr[-3000:], file=sys.stderr)
             results.append({"label": label, "error": proc.returncode, "wall_s": wall})

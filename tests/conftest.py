@@ -42,11 +42,16 @@ def cache_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("skelcl-cache")
 
 
-def compose_train(overrides: list[str], run_dir: Path, cache_dir: Path, config: str = "train"):
+def compose_config(overrides: list[str], config: str = "train"):
+    """The packaged Hydra config with `overrides`, as the entry points compose it."""
     from hydra import compose, initialize_config_module
 
     with initialize_config_module("skelcl.conf", version_base="1.3"):
-        return compose(config, overrides=[f"+run_dir={run_dir}", f"cache_dir={cache_dir}", *overrides])
+        return compose(config, overrides=overrides)
+
+
+def compose_train(overrides: list[str], run_dir: Path, cache_dir: Path, config: str = "train"):
+    return compose_config([f"+run_dir={run_dir}", f"cache_dir={cache_dir}", *overrides], config)
 
 
 def run_train(overrides: list[str], run_dir: Path, cache_dir: Path, tiny: list[str] = TINY):

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from tests.conftest import TINY, compose_train, run_train
+from tests.conftest import TINY, compose_config, compose_train, run_train
 
 
 def test_pretrain_linear_knn_writes_results(tmp_path, cache_dir):
@@ -56,15 +56,11 @@ def test_resume_continues_exactly(tmp_path, cache_dir):
 
 def test_evaluate_entry_point_on_checkpoint(tmp_path, cache_dir):
     run_train(["protocol=[knn]"], tmp_path / "run", cache_dir)
-    from hydra import compose, initialize_config_module
-
     from skelcl.evaluate import evaluate
 
-    with initialize_config_module("skelcl.conf", version_base="1.3"):
-        cfg = compose("evaluate", overrides=[f"ckpt={tmp_path / 'run' / 'checkpoints' / 'last.ckpt'}",
-                                             f"+run_dir={tmp_path / 'eval'}", f"cache_dir={cache_dir}",
-                                             "protocol=[linear,knn]", "protocol.linear.epochs=2",
-                                             "progress_bar=false", "trainer=cpu"])
+    cfg = compose_config([f"ckpt={tmp_path / 'run' / 'checkpoints' / 'last.ckpt'}", f"+run_dir={tmp_path / 'eval'}",
+                          f"cache_dir={cache_dir}", "protocol=[linear,knn]", "protocol.linear.epochs=2",
+                          "progress_bar=false", "trainer=cpu"], config="evaluate")
     records = evaluate(cfg)
     assert [r.protocol for r in records] == ["linear", "knn(k=20)"]
     assert json.loads((tmp_path / "eval" / "results.json").read_text())[0]["epochs"] == 1

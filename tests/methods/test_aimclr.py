@@ -17,7 +17,7 @@ from skelcl.methods.aimclr import AimCLR, aimclr_loss, apply_quirk_flags, extrem
 from skelcl.methods.base import lr_factor
 from skelcl.methods.eadm import EADM, attention_drop, simam_attention
 from skelcl.methods.losses import moco_logits, nearest_neighbour_positives
-from tests.conftest import METHOD_SMOKE, run_train
+from tests.conftest import METHOD_SMOKE, compose_config, run_train
 
 K, TAU = 32768, 0.07
 CONF = Path(__file__).resolve().parents[2] / "src" / "skelcl" / "conf"
@@ -292,13 +292,10 @@ def test_presets_cover_the_reported_cells():
 
 @pytest.mark.parametrize("name", PRESETS)
 def test_preset_composes(name):
-    from hydra import compose, initialize_config_module
-
     dataset = OmegaConf.load(CONF / "experiment" / f"{name}.yaml").defaults[2]["override /dataset"]
     if not (CONF / "dataset" / f"{dataset}.yaml").exists():
         pytest.skip(f"dataset config '{dataset}' not written yet")
-    with initialize_config_module("skelcl.conf", version_base="1.3"):
-        cfg = compose("train", overrides=[f"experiment={name}"])
+    cfg = compose_config([f"experiment={name}"])
     assert cfg.method.name == "aimclr" and cfg.stream.name == name.split("_")[-1]
     assert dataset in (cfg.dataset.name, f"{cfg.dataset.name}_{cfg.dataset.split}")
     assert cfg.method.model.queue_size == 32768 and cfg.get("epochs") is None

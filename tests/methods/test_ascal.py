@@ -23,6 +23,7 @@ from skelcl.encoders.rnn import reshape_for_rnn
 from skelcl.methods.ascal import ASCAL
 from skelcl.methods.base import lr_factor
 from skelcl.methods.losses import moco_logits
+from tests.conftest import METHOD_SMOKE, compose_config, run_train
 
 CONF = Path(skelcl.conf.__file__).parent
 YAML = OmegaConf.load(CONF / "method" / "ascal.yaml")
@@ -330,20 +331,12 @@ CELLS = ["ascal_ntu120_xset_joint", "ascal_ntu120_xsub_joint", "ascal_ntu60_xsub
          "ascal_nucla_joint"]
 
 
-def compose(overrides):
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_module
-
-    with initialize_config_module("skelcl.conf", version_base="1.3"):
-        return hydra_compose("train", overrides=overrides)
-
-
 @pytest.mark.parametrize("name", CELLS)
 def test_benchmark_presets(name):
     assert name in PRESETS
     text = (CONF / "experiment" / f"{name}.yaml").read_text()
     assert text.startswith("# @package _global_") and "reported:" in text and f"experiment={name}" in text
-    cfg = compose([f"experiment={name}"])
+    cfg = compose_config([f"experiment={name}"])
     assert (cfg.method.name, cfg.encoder.name, cfg.stream.name) == ("ascal", "lstm", "joint")
     assert cfg.dataset.align_shoulders is False
     nucla = name == "ascal_nucla_joint"
@@ -354,7 +347,7 @@ def test_benchmark_presets(name):
 
 @pytest.mark.parametrize("name", [p for p in PRESETS if p.startswith("ascal_aug_")])
 def test_augmentation_presets_build_valid_views(name):
-    cfg = compose([f"experiment={name}"])
+    cfg = compose_config([f"experiment={name}"])
     assert cfg.method.name == "ascal" and cfg.method.model.views.query == cfg.method.model.views.key
     view = build_view(cfg.method.model.views.query, NTU25)
     x = clips(frames=12)
@@ -363,12 +356,7 @@ def test_augmentation_presets_build_valid_views(name):
 
 # ------------------------------------------------------------------------------------------------ end to end
 def run(tmp_path, cache_dir, overrides):
-    from skelcl.train import train
-
-    cfg = compose([f"+run_dir={tmp_path}", f"cache_dir={cache_dir}", "trainer=debug", "progress_bar=false",
-                   "method.schedule.batch_size=16", "protocol.linear.epochs=2", "dataset.options={num_subjects: 4}",
-                   *overrides])
-    return train(cfg)
+    return run_train(overrides, tmp_path, cache_dir, tiny=METHOD_SMOKE)
 
 
 def read_protocols(run_dir):
@@ -388,7 +376,7 @@ def test_runs_with_stgcn_encoder():
     # `method=ascal encoder=stgcn` composes and validates; AS-CAL's defaults (no head, raw dot products) train it
     from skelcl.build import validate
 
-    cfg = compose(["method=ascal", "encoder=stgcn"])
+    cfg = compose_config(["method=ascal", "encoder=stgcn"])
     validate(cfg)
     encoder = OmegaConf.create({k: v for k, v in cfg.encoder.items() if k != "name"})
     model = make(encoder=encoder, frames=12, queue=16)

@@ -16,7 +16,7 @@ from omegaconf import OmegaConf
 from skelcl.data.layouts import KINECT20, NTU25
 from skelcl.methods.base import lr_factor
 from skelcl.methods.hiclr import HiCLR, hierarchical_losses, perturb_adjacency
-from tests.conftest import METHOD_SMOKE, run_train
+from tests.conftest import METHOD_SMOKE, compose_config, run_train
 
 K, TAU = 32768, 0.07
 H_P = 0.30691  # entropy of softmax([1/tau, 0 x K])
@@ -337,28 +337,25 @@ def test_preset_set_and_headers():
 
 
 def test_presets_compose_and_validate():
-    from hydra import compose, initialize_config_module
-
     from skelcl.build import validate
 
     expect = {"pku1": (600, [500], 300, 100, [80]), "pku2": (1500, [1250], 750, 200, [160])}
-    with initialize_config_module("skelcl.conf", version_base="1.3"):
-        for name in [p for p in hiclr_presets() if p.endswith("_joint")] + ["hiclr_ntu60_xsub_motion",
-                                                                              "hiclr_pku2_bone"]:
-            cfg = compose("train", overrides=[f"experiment={name}", "dataset.root=/data"])
-            typed = validate(cfg)
-            s, lin = typed["schedule"], typed["protocols"]["linear"]
-            assert cfg.method.name == "hiclr" and cfg.stream.name == name.split("_")[-1]
-            ds = name.split("_")[-2] if name.split("_")[-2].startswith("pku") else None
-            if ds:
-                assert (s.epochs, s.milestones, cfg.method.model.mining_epoch, lin.epochs, lin.milestones) == expect[ds]
-            else:
-                assert (s.epochs, s.milestones, cfg.method.model.mining_epoch) == (300, [250], 150)
-            if "dsta" in name:
-                assert cfg.encoder.name == "dsta" and s.weight_decay == 5e-4 and lin.milestones == [30, 80]
-                assert cfg.method.finetune.epochs == 80 and cfg.method.finetune.augment is True
-            else:
-                assert cfg.encoder.name == "stgcn" and s.weight_decay == 1e-4
+    for name in [p for p in hiclr_presets() if p.endswith("_joint")] + ["hiclr_ntu60_xsub_motion",
+                                                                          "hiclr_pku2_bone"]:
+        cfg = compose_config([f"experiment={name}", "dataset.root=/data"])
+        typed = validate(cfg)
+        s, lin = typed["schedule"], typed["protocols"]["linear"]
+        assert cfg.method.name == "hiclr" and cfg.stream.name == name.split("_")[-1]
+        ds = name.split("_")[-2] if name.split("_")[-2].startswith("pku") else None
+        if ds:
+            assert (s.epochs, s.milestones, cfg.method.model.mining_epoch, lin.epochs, lin.milestones) == expect[ds]
+        else:
+            assert (s.epochs, s.milestones, cfg.method.model.mining_epoch) == (300, [250], 150)
+        if "dsta" in name:
+            assert cfg.encoder.name == "dsta" and s.weight_decay == 5e-4 and lin.milestones == [30, 80]
+            assert cfg.method.finetune.epochs == 80 and cfg.method.finetune.augment is True
+        else:
+            assert cfg.encoder.name == "stgcn" and s.weight_decay == 1e-4
 
 
 # ------------------------------------------------------------------------------------------------ end to end

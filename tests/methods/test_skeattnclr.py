@@ -22,7 +22,7 @@ from skelcl.data.streams import motion
 from skelcl.methods.attention_mask import AttentionMask, map_to_tokens, mask_pool
 from skelcl.methods.losses import info_nce, moco_logits, moco_logits_extra_negative, multi_positive_nce
 from skelcl.methods.skeattnclr import SkeAttnCLR
-from tests.conftest import METHOD_SMOKE, run_train
+from tests.conftest import METHOD_SMOKE, compose_config, run_train
 
 CONF = Path(skelcl.conf.__file__).parent
 METHOD_CFG = OmegaConf.load(CONF / "method" / "skeattnclr.yaml")
@@ -471,33 +471,27 @@ COMPOSED = ("skeattnclr_ntu60_xsub_joint", "skeattnclr_ntu120_xset_motion", "ske
 
 
 def test_presets_compose_and_validate():
-    from hydra import compose, initialize_config_module
-
     from skelcl.build import validate
 
     checked = 0
-    with initialize_config_module("skelcl.conf", version_base="1.3"):
-        for path in (CONF / "experiment" / f"{name}.yaml" for name in COMPOSED):
-            raw = yaml.safe_load(path.read_text())
-            dataset = next(d["override /dataset"] for d in raw["defaults"] if "override /dataset" in d)
-            if not (CONF / "dataset" / f"{dataset}.yaml").exists():
-                continue  # that dataset config has not landed yet
-            cfg = compose("train", overrides=[f"experiment={path.stem}", "dataset.root=/data/somewhere"])
-            assert cfg.method.name == "skeattnclr" and cfg.encoder.hidden_channels == 64
-            assert cfg.method.model.mu == raw["method"]["model"]["mu"] and cfg.stream.name in path.stem
-            validate(cfg)
-            checked += 1
+    for path in (CONF / "experiment" / f"{name}.yaml" for name in COMPOSED):
+        raw = yaml.safe_load(path.read_text())
+        dataset = next(d["override /dataset"] for d in raw["defaults"] if "override /dataset" in d)
+        if not (CONF / "dataset" / f"{dataset}.yaml").exists():
+            continue  # that dataset config has not landed yet
+        cfg = compose_config([f"experiment={path.stem}", "dataset.root=/data/somewhere"])
+        assert cfg.method.name == "skeattnclr" and cfg.encoder.hidden_channels == 64
+        assert cfg.method.model.mu == raw["method"]["model"]["mu"] and cfg.stream.name in path.stem
+        validate(cfg)
+        checked += 1
     if checked == 0:
         pytest.skip("no dataset config of the presets exists yet")
 
 
 def test_method_config_is_valid():
-    from hydra import compose, initialize_config_module
-
     from skelcl.build import validate
 
-    with initialize_config_module("skelcl.conf", version_base="1.3"):
-        cfg = compose("train", overrides=["method=skeattnclr", "encoder=stgcn_full", "~budget"])
+    cfg = compose_config(["method=skeattnclr", "encoder=stgcn_full", "~budget"])
     typed = validate(cfg)
     assert typed["schedule"].epochs == 300 and typed["schedule"].milestones == [250]
     assert typed["clip"].frames == 64
