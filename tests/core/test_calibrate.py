@@ -26,4 +26,21 @@ def test_bn_calibration_rescues_random_encoder_features(tmp_path):
     after, _ = extract_features(model, dm.feature_loader("train"), "cpu")
     assert before.abs().mean() < 1e-4  # untrained running stats: activations collapse in eval mode
     assert after.abs().mean() > 1e-2
-    assert not model.training  # left in eval mode, dropout untouched
+    assert model.training and all(m.training for m in model.modules())  # the caller's mode is restored
+
+
+def test_finetune_trains_the_encoder_in_the_configured_mode(tmp_path):
+    """Lightning keeps submodules in the mode they arrive in: an encoder copied after BN calibration or feature
+    extraction (eval mode) must still train with batch statistics unless bn_frozen (the ceiling run was at chance)."""
+    from skelcl.config import FinetuneConfig
+    from skelcl.eval.finetune import Classifier
+
+    enc = OmegaConf.create({"_target_": "skelcl.encoders.stgcn.STGCN", "hidden_channels": 4, "hidden_dim": 16})
+    model = SkeletonCLR(layout=NTU25, num_classes=3, bodies=1, encoder=enc, views={"query": [], "key": []},
+                        queue_size=8, clip={"frames": 12})
+    model.eval()
+    for frozen in (False, True):
+        clf = Classifier(model, FinetuneConfig(bn_frozen=frozen), seed=0)
+        clf.on_train_epoch_start()
+        bns = [m for m in clf.encoder.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+        assert bns and all(m.training is (not frozen) for m in bns)

@@ -54,6 +54,7 @@ def calibrate_batchnorm(model, loader: DataLoader, device: torch.device | str) -
     encoder a fair floor; pretrained encoders already carry statistics from pretraining and skip this.
     """
     encoder = model.encoder_q
+    was_training = model.training
     model.eval().to(device)
     bns = [m for m in encoder.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
     for bn in bns:
@@ -65,4 +66,4 @@ def calibrate_batchnorm(model, loader: DataLoader, device: torch.device | str) -
         model.embed(batch)
     for bn in bns:
         bn.momentum = 0.1
-        bn.eval()
+    model.train(was_training)

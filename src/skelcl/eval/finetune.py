@@ -53,8 +53,9 @@ class Classifier(L.LightningModule):
         return self.fc(self.encoder(to_stream(x, self.stream, self.layout)))
 
     def on_train_epoch_start(self) -> None:
-        if self.cfg.bn_frozen:
-            self.encoder.eval()
+        # Set both ways: Lightning keeps submodules in the mode they arrive in, and an encoder copied after
+        # feature extraction or BN calibration may arrive in eval mode (then it would train on frozen statistics).
+        self.encoder.train(not self.cfg.bn_frozen)
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         logits = self(batch, augment=True)
