@@ -70,8 +70,7 @@ def train(cfg: DictConfig) -> list:
     model.run_config = OmegaConf.to_container(cfg, resolve=True)
     if cfg.get("init_from"):  # official or skelcl weights: evaluate them (pretrain=false) or pretrain from them
         load_encoder_weights(cfg.init_from, model.encoder_q)
-        for q, k in model.momentum_pairs()[:1]:
-            k.load_state_dict(q.state_dict())
+        model.encoder_k.load_state_dict(model.encoder_q.state_dict())  # the key encoder starts from them too
         console.print(f"[bold]encoder weights[/] {cfg.init_from}")
 
     trainer = None
