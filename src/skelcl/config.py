@@ -53,6 +53,9 @@ class KNNConfig:
     temperature: float = 0.1
 
 
+LABELLED_SUBSETS = ("balanced", "first_k")
+
+
 @dataclass
 class FinetuneConfig:
     lr: float = 0.1
@@ -68,6 +71,10 @@ class FinetuneConfig:
     label_fraction: float = 1.0
     subset: str = "balanced"  # labelled subset: 'balanced' (seeded random per class) | 'first_k' (AS-CAL, file order)
     augment: bool = False
+
+    def __post_init__(self) -> None:  # checked with the config, so a typo fails before pretraining, not after
+        if self.subset not in LABELLED_SUBSETS:
+            raise ValueError(f"subset '{self.subset}' is unknown; choose one of {list(LABELLED_SUBSETS)}")
 
 
 @dataclass
@@ -92,6 +99,6 @@ def checked(schema: type, node: DictConfig | dict, where: str) -> Any:
         if isinstance(node, DictConfig):  # resolve interpolations against the whole config first
             node = OmegaConf.to_container(node, resolve=True, throw_on_missing=True)
         merged = OmegaConf.merge(OmegaConf.structured(schema), node)
+        return OmegaConf.to_object(merged)  # runs the schema's own checks (__post_init__)
     except Exception as e:  # omegaconf raises several error types; one clear message is what users need
         raise ValueError(f"invalid config '{where}': {e}") from None
-    return OmegaConf.to_object(merged)

@@ -56,6 +56,15 @@ def test_unknown_subset_rule_is_refused(prepared):
         SkeletonDataModule(prepared, "x_train", "x_test", batch_size=4, label_fraction=0.2, subset="random")
 
 
+def test_subset_typo_fails_with_the_config_before_any_data():
+    from skelcl.build import validate
+    from tests.conftest import compose_config
+
+    cfg = compose_config(["protocol=[linear,semi]", "protocol.semi.subset=frist_k"])
+    with pytest.raises(ValueError, match=r"invalid config 'protocol.semi'.*frist_k.*first_k"):
+        validate(cfg)
+
+
 @pytest.mark.parametrize("drop_last, batches", [(True, 4), (False, 5)])
 def test_drop_last_switch(prepared, drop_last, batches):
     dm = SkeletonDataModule(prepared, "x_train", "x_test", batch_size=7, drop_last=drop_last)

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
+from skelcl.config import LABELLED_SUBSETS
 from skelcl.data.formats import DataFormatError, PreparedDataset
 
 
@@ -69,9 +70,6 @@ def first_k_subset(labels: np.ndarray, fraction: float) -> np.ndarray:
     return np.sort(np.concatenate([np.flatnonzero(labels == c)[:k] for c in classes]))
 
 
-SUBSETS = ("balanced", "first_k")
-
-
 class SkeletonDataModule(L.LightningDataModule):
     def __init__(self, prepared: PreparedDataset, train_split: str, test_split: str, batch_size: int,
                  num_workers: int = 0, seed: int = 0, drop_last: bool = True,
@@ -86,8 +84,8 @@ class SkeletonDataModule(L.LightningDataModule):
             self.test_idx = prepared.split(test_split)
         if len(self.train_idx) == 0:
             raise DataFormatError(f"{prepared.root}: split '{train_split}' is empty")
-        if subset not in SUBSETS:
-            raise ValueError(f"unknown labelled-subset rule '{subset}'; choose one of {list(SUBSETS)}")
+        if subset not in LABELLED_SUBSETS:
+            raise ValueError(f"unknown labelled-subset rule '{subset}'; choose one of {list(LABELLED_SUBSETS)}")
         if label_fraction < 1.0:
             labels = prepared.labels[self.train_idx]
             pos = (class_balanced_subset(labels, label_fraction, seed) if subset == "balanced"

@@ -63,9 +63,7 @@ def load_encoder_weights(path: str | Path, encoder: nn.Module) -> None:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"init_from: checkpoint not found: {path}")
-    raw = torch.load(path, map_location="cpu", weights_only=False)
-    if isinstance(raw, Mapping) and "skelcl_config" in raw:  # a skelcl checkpoint: Lightning's state dict
-        raw = raw["state_dict"]
+    raw = torch.load(path, map_location="cpu", weights_only=False)  # skelcl .ckpt: unwrapped via 'state_dict'
     if not isinstance(raw, Mapping):
         raise ValueError(f"{path}: expected a state dict, found {type(raw).__name__}")
     state = official_encoder_state(raw, str(path))

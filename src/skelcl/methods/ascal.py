@@ -30,8 +30,8 @@ Quirks (spec §10), flag / default / why:
   (`schedule.epochs: 61`, 60 learning epochs) and evaluates ckpt_epoch_60; skelcl evaluates the last epoch and
   keeps `checkpoints/epoch059.ckpt` (= official epoch 60) for parity (checkpoint_every: 10).
 - 8 key encoder initialised as an exact copy: kept (`key_init: copy`).
-- 9, 10, 12 worker seeding, hostname/paths/CLI booleans, ShuffleBN and `.cuda()`: replaced (per-rank device
-  generator, explicit config, device-agnostic code).
+- 9, 10, 12 worker seeding, hostname/paths/CLI booleans, ShuffleBN and hard-coded CUDA device calls: replaced
+  (per-rank device generator, explicit config, device-agnostic code).
 - 11 one-sided rotation angles U(0, 30) about one axis, shear amplitude 1: kept (`rotate` op `mode: single`,
   `shear` op `amplitude: 1.0`).
 - Deviation: a recipe without a leading `subtract` (training views uncentred, evaluation centred in the official
