@@ -24,6 +24,8 @@ def test_pretrain_linear_knn_writes_results(tmp_path, cache_dir):
     assert (tmp_path / "config.yaml").is_file()
     assert (tmp_path / "checkpoints" / "last.ckpt").is_file()
     assert (tmp_path / "features" / "train.pt").is_file()  # linear and knn share one feature cache
+    header = (tmp_path / "logs" / "metrics.csv").read_text().splitlines()[0]
+    assert "train/query_cosine" in header  # the collapse monitor is logged on every run
 
 
 def _weights(path):

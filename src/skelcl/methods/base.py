@@ -23,20 +23,26 @@ from skelcl.data.layouts import Layout
 from skelcl.data.streams import to_stream
 from skelcl.data.transforms import ClipSpec, prepare_clips
 from skelcl.encoders.init import weights_init
+from skelcl.methods.collapse import mean_pairwise_cosine
 from skelcl.methods.queue import NegativeQueue
 
 
 def build_projector(kind: str, in_dim: int, hidden: int, out_dim: int) -> nn.Module:
     """mlp: Linear-ReLU-Linear (CrosSCLR/AimCLR/HiCLR); mlp_bn: Linear-BN-ReLU-Linear without biases
-    (SkeAttnCLR's 1x1-conv projector); none: identity (AS-CAL's CAE is the embedding)."""
+    (SkeAttnCLR's 1x1-conv projector); mlp_bn_out: mlp_bn plus a non-affine BN on the output (MoCo v3 style: the
+    embeddings are batch-centred, so they cannot all point one way; used by the quick synthetic recipe);
+    none: identity (AS-CAL's CAE is the embedding)."""
     if kind == "mlp":
         return nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, out_dim))
     if kind == "mlp_bn":
         return nn.Sequential(nn.Linear(in_dim, hidden, bias=False), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True),
                              nn.Linear(hidden, out_dim, bias=False))
+    if kind == "mlp_bn_out":
+        return nn.Sequential(nn.Linear(in_dim, hidden, bias=False), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True),
+                             nn.Linear(hidden, out_dim, bias=False), nn.BatchNorm1d(out_dim, affine=False))
     if kind == "none":
         return nn.Identity()
-    raise ValueError(f"unknown projector '{kind}'; choose mlp, mlp_bn or none")
+    raise ValueError(f"unknown projector '{kind}'; choose mlp, mlp_bn, mlp_bn_out or none")
 
 
 def lr_factor(epoch: int, milestones: list[int], gamma: float, warmup_epochs: int) -> float:
@@ -134,6 +140,7 @@ class ContrastiveMethod(L.LightningModule):
             raise ValueError(f"{type(self).__name__} needs views {list(self.view_names)}, config gives {list(views)}")
         self.views = nn.ModuleDict({name: build_view(list(spec), layout) for name, spec in views.items()})
         self._generator: torch.Generator | None = None
+        self._query_cosine: torch.Tensor | None = None
         self._pending_rng: dict | None = None
 
     # ------------------------------------------------------------------ momentum encoder
@@ -182,6 +189,7 @@ class ContrastiveMethod(L.LightningModule):
 
     def embed_q(self, x: torch.Tensor) -> torch.Tensor:
         z = self.projector_q(self.encoder_q(x))
+        self._query_cosine = mean_pairwise_cosine(z)  # collapse monitor, logged by training_step
         return F.normalize(z, dim=1) if self.normalize else z
 
     @torch.no_grad()
@@ -213,7 +221,10 @@ class ContrastiveMethod(L.LightningModule):
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor | None:
         x = self.clips(batch)
+        self._query_cosine = None
         loss, logs = self.pretrain_loss(x)
+        if self._query_cosine is not None:
+            logs = {**logs, "query_cosine": self._query_cosine}
         n = x.shape[0]
         self.log("train/loss", loss.detach(), prog_bar=True, on_step=True, on_epoch=True, batch_size=n, sync_dist=True)
         for k, v in logs.items():
