@@ -42,6 +42,7 @@ def losses(method: str, cache_dir, learn: bool) -> list[float]:
     with torch.no_grad():  # fill the queue with real keys first, so its random initial rows do not skew the start
         for b in batches[BATCHES // 2:]:
             model.pretrain_loss(model.clips(b))
+    model._query_cosine = None  # what training_step does before each step
     out = []
     for step in range(STEPS):
         with torch.set_grad_enabled(learn):
@@ -53,6 +54,8 @@ def losses(method: str, cache_dir, learn: bool) -> list[float]:
             if model.momentum_update_at == "after_step":
                 model.momentum_update()
         out.append(loss.item())
+        if step == 0:  # every method feeds the collapse monitor (train/query_cosine)
+            assert model._query_cosine is not None and -1.0 <= float(model._query_cosine) <= 1.0
     return out
 
 

@@ -30,7 +30,7 @@ from skelcl.methods.queue import NegativeQueue
 def build_projector(kind: str, in_dim: int, hidden: int, out_dim: int) -> nn.Module:
     """mlp: Linear-ReLU-Linear (CrosSCLR/AimCLR/HiCLR); mlp_bn: Linear-BN-ReLU-Linear without biases
     (SkeAttnCLR's 1x1-conv projector); mlp_bn_out: mlp_bn plus a non-affine BN on the output (MoCo v3 style: the
-    embeddings are batch-centred, so they cannot all point one way; used by the quick synthetic recipe);
+    embeddings are batch-centred, so they cannot all point one way; used by experiment=skeletonclr_quick);
     none: identity (AS-CAL's CAE is the embedding)."""
     if kind == "mlp":
         return nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, out_dim))
@@ -189,8 +189,14 @@ class ContrastiveMethod(L.LightningModule):
 
     def embed_q(self, x: torch.Tensor) -> torch.Tensor:
         z = self.projector_q(self.encoder_q(x))
-        self._query_cosine = mean_pairwise_cosine(z)  # collapse monitor, logged by training_step
+        self.monitor_collapse(z)
         return F.normalize(z, dim=1) if self.normalize else z
+
+    def monitor_collapse(self, z: torch.Tensor) -> None:
+        """Record the step's first query-embedding batch for `train/query_cosine` (the basic view, for methods
+        that draw several query views)."""
+        if self._query_cosine is None:
+            self._query_cosine = mean_pairwise_cosine(z)
 
     @torch.no_grad()
     def embed_k(self, x: torch.Tensor) -> torch.Tensor:

@@ -102,7 +102,9 @@ class SkeAttnCLR(ContrastiveMethod):
 
     def query_global(self, xq: torch.Tensor) -> torch.Tensor:
         """q_z = l2(predictor(proj(f_g))), f_g = GAP over (T', V) and bodies."""
-        return self._unit(self.predictor(self.projector_q(self.encoder_q(xq))))
+        z = self.predictor(self.projector_q(self.encoder_q(xq)))
+        self.monitor_collapse(z)
+        return self._unit(z)
 
     def query_parts(self, xmix: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(q_s, q_ns, mask) of the mixed view; mask (N·M, L, D) is what the key side pools with."""
