@@ -34,12 +34,12 @@ def build_projector(kind: str, in_dim: int, hidden: int, out_dim: int) -> nn.Mod
     none: identity (AS-CAL's CAE is the embedding)."""
     if kind == "mlp":
         return nn.Sequential(nn.Linear(in_dim, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, out_dim))
-    if kind == "mlp_bn":
-        return nn.Sequential(nn.Linear(in_dim, hidden, bias=False), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True),
-                             nn.Linear(hidden, out_dim, bias=False))
-    if kind == "mlp_bn_out":
-        return nn.Sequential(nn.Linear(in_dim, hidden, bias=False), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True),
-                             nn.Linear(hidden, out_dim, bias=False), nn.BatchNorm1d(out_dim, affine=False))
+    if kind in ("mlp_bn", "mlp_bn_out"):
+        layers = [nn.Linear(in_dim, hidden, bias=False), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True),
+                  nn.Linear(hidden, out_dim, bias=False)]
+        if kind == "mlp_bn_out":
+            layers.append(nn.BatchNorm1d(out_dim, affine=False))
+        return nn.Sequential(*layers)
     if kind == "none":
         return nn.Identity()
     raise ValueError(f"unknown projector '{kind}'; choose mlp, mlp_bn, mlp_bn_out or none")
