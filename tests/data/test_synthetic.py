@@ -12,7 +12,7 @@ from skelcl.data.formats import load_prepared
 from skelcl.data.layouts import NTU25
 
 SMALL = dict(num_subjects=4)  # 4 subjects x 29 classes x 3 cameras = 348 recordings, about a second
-CLEAN = dict(noise_std=0.0, drop_prob=0.0, corrupt_prob=0.0)
+CLEAN = dict(noise_std=0.0, drop_prob=0.0, corrupt_prob=0.0, warp=0.0)  # no sensor artefacts, no fit distortion
 
 
 @pytest.fixture(scope="module")
@@ -119,13 +119,42 @@ def test_bones_are_rigid_and_differ_between_subjects(clean):
     assert thigh.std() > 0.005
 
 
-def test_noisy_bones_are_rigid_up_to_jitter(small):
+def test_noisy_bones_are_rigid_up_to_jitter(tmp_path):
+    noisy = load_prepared(syn.generate_synthetic(tmp_path / "noisy", syn.SyntheticConfig(**SMALL, warp=0.0)))
     parents = np.array(NTU25.parents)
-    for i in range(0, len(small.labels), 5):
-        x = np.asarray(small.data[i, :, : small.lengths[i], :, 0])
+    for i in range(0, len(noisy.labels), 5):
+        x = np.asarray(noisy.data[i, :, : noisy.lengths[i], :, 0])
         x = x[:, np.abs(x).sum((0, 2)) > 0]  # skip dropped frames
         bone = np.linalg.norm(x - x[:, :, parents], axis=0)[:, :21]  # not the noisier hand tips / thumbs
         assert np.median(np.abs(bone - np.median(bone, axis=0))) < 0.02
+
+
+def test_warp_is_one_fixed_linear_map_per_recording(tmp_path):
+    opts = dict(num_subjects=2, num_classes=4, **CLEAN)
+    plain = load_prepared(syn.generate_synthetic(tmp_path / "a", syn.SyntheticConfig(**opts)))
+    warped = load_prepared(syn.generate_synthetic(tmp_path / "b", syn.SyntheticConfig(**{**opts, "warp": 0.2})))
+    maps = []
+    for i in range(len(plain.labels)):
+        a = np.asarray(plain.data[i, :, : plain.lengths[i], :, 0], dtype=np.float64).reshape(3, -1).T
+        b = np.asarray(warped.data[i, :, : warped.lengths[i], :, 0], dtype=np.float64).reshape(3, -1).T
+        ones = np.ones((len(a), 1))
+        fit, *_ = np.linalg.lstsq(np.hstack([a, ones]), b, rcond=None)  # b = [a 1] @ fit: an affine map
+        assert np.abs(np.hstack([a, ones]) @ fit - b).max() < 1e-4, plain.names[i]
+        linear = fit[:3].T - np.eye(3)
+        assert 0.01 < np.abs(linear).max() <= 0.2 + 1e-5
+        maps.append(linear)
+    assert not np.allclose(maps[0], maps[1])  # the cameras of one performance get their own distortion
+
+
+def test_camera_tilt_varies_between_setups(tmp_path):
+    def spine_angles(pitch: float) -> np.ndarray:
+        cfg = syn.SyntheticConfig(num_subjects=10, num_classes=1, cameras=1, camera_pitch_deg=pitch, **CLEAN)
+        d = load_prepared(syn.generate_synthetic(tmp_path / f"p{pitch}", cfg))
+        spine = np.asarray(d.data[:, :, 0, 20, 0] - d.data[:, :, 0, 0, 0])  # first frame: the rest pose
+        return np.degrees(np.arctan2(spine[:, 2], spine[:, 1]))  # lean towards/away from the camera
+
+    flat, tilted = spine_angles(0.0), spine_angles(20.0)
+    assert np.std(tilted) > 1.5 * np.std(flat) + 3, (np.std(flat), np.std(tilted))
 
 
 def test_left_right_twins_are_mirror_images():
