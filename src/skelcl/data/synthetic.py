@@ -30,7 +30,7 @@ How a sample is built:
 5. Skeleton-fit distortion (version 2): every recording passes through its own fixed linear map I + A about the
    body (A's entries uniform in +-`warp`, 0.15 by default), standing in for the calibration and body-build errors
    of a depth sensor's skeleton fit. It is what makes the data separate representations: a random encoder reads
-   the distorted recording as a different pose (linear probe 59.3 % instead of 73.6 % without it), while training
+   the distorted recording as a different pose (linear probe 59.6 % instead of 73.6 % without it), while training
    for invariance to the shared shear augmentation sees through it (README, Results). Optional camera tilt
    (`camera_pitch_deg`, `camera_roll_deg`, per setup; 0 by default) adds the same kind of nuisance as a rotation.
 
@@ -893,8 +893,8 @@ def to_camera(room: np.ndarray, pos: np.ndarray, axes: np.ndarray) -> np.ndarray
 
 
 def warp_recording(rng: np.random.Generator, x: np.ndarray, centre: np.ndarray, amount: float) -> np.ndarray:
-    """Distort each recording's camera-space joints x (n, T, M, V, 3) by its own fixed linear map I + A about the
-    scene centre (n, 3), A's entries uniform in +-amount: the skeleton fit's calibration and body-build errors,
+    """Distort each recording's camera-space joints x (n, T, M, V, 3) by its own fixed linear map I + A about
+    `centre` (n, 3, the middle of the body), A's entries uniform in +-amount: the skeleton fit's calibration and body-build errors,
     which stretch and shear the whole recording. Random encoders see it as a different pose; an encoder trained to
     be invariant to the shared shear augmentation can see through it."""
     if amount <= 0:
