@@ -1,7 +1,11 @@
-"""Learning signal: a few optimiser steps on real (synthetic) clips lower every method's pretraining loss, and the
+"""Learning signal and pairing, per method, on real (synthetic) clips.
+
+`test_training_lowers_the_pretraining_loss`: a few optimiser steps lower every method's pretraining loss, and the
 same steps with no update do not. A detached query, a wrong sign or a loss that ignores its inputs fails here even
-when every shape test passes; the no-update control catches positives that do not match their queries (checked:
-permuting the keys makes the trained and frozen drops equal).
+when every shape test passes. In this many steps the drop is mostly the logits losing their random initial
+over-confidence (the InfoNCE term falls towards chance, log(K + 1), not below it), so it cannot tell a right
+positive from a wrong one: with keys rolled by one sample it passes too (checked). That is what
+`test_identical_views_make_each_query_find_its_own_key` is for.
 
 The quick-recipe settings (key encoder copied from the query encoder, momentum 0.99, Adam 1e-3, no dropout, BN on
 the MLP head's output) are used because the official initialisation gives no signal in tens of steps (README,
@@ -15,6 +19,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from skelcl.augment.views import View
 from skelcl.build import build_datamodule, build_method, validate
 from tests.conftest import compose_config
 
@@ -29,21 +34,28 @@ CASES = {
     "ascal": [],  # LSTM, no head
 }
 STEPS, BATCHES = 24, 8  # the queue (4 batches) never holds an earlier key of the current batch's clips
-# HiCLR's loss (InfoNCE plus two KL terms over the queue) falls within the first pass over the batches and then
-# climbs back as the queue fills with its own sharper keys, so it is judged on that first pass
+# Built for a one-epoch run, AimCLR and HiCLR are in their NNM phase from the first step (mining epoch 150 of 300
+# rescales to 0). HiCLR's loss (NNM plus two cross-entropy terms over the queue) falls within the first pass over
+# the batches and then climbs back as the queue fills with its own sharper keys, so it is judged on that first pass
 METHOD_STEPS = {"hiclr": BATCHES}
 
 
-def losses(method: str, cache_dir, learn: bool) -> list[float]:
+def setup(method: str, cache_dir, *extra: str):
+    """The method (train mode, seeded) and the first BATCHES training batches."""
     cfg = compose_config([f"method={method}", f"cache_dir={cache_dir}", "dataset.options={num_subjects: 4, warp: 0.0}",
-                          "method.clip.frames=16", "method.model.queue_size=64", *QUICK, *CASES[method]])
+                          "method.clip.frames=16", "method.model.queue_size=64", *QUICK, *CASES[method], *extra])
     typed = validate(cfg)
     torch.manual_seed(0)
     dm = build_datamodule(typed["dataset"], cfg.cache_dir, 16, seed=0)
     dm.setup("fit")
     model = build_method(cfg, typed, dm, 1).train()
-    opt = model.configure_optimizers()["optimizer"]
     batches = [b for _, b in zip(range(BATCHES), dm.train_dataloader())]
+    return model, batches
+
+
+def losses(method: str, cache_dir, learn: bool) -> list[float]:
+    model, batches = setup(method, cache_dir)
+    opt = model.configure_optimizers()["optimizer"]
     with torch.no_grad():  # fill the queue with real keys first, so its random initial rows do not skew the start
         for b in batches[BATCHES // 2:]:
             model.pretrain_loss(model.clips(b))
@@ -73,3 +85,22 @@ def test_training_lowers_the_pretraining_loss(method, cache_dir):
     trained, frozen = losses(method, cache_dir, learn=True), losses(method, cache_dir, learn=False)
     assert drop(trained) > 0.3, f"{method}: loss {trained[:4]} -> {trained[-4:]}"
     assert drop(trained) > drop(frozen) + 0.4, f"{method}: without updates the loss fell as much: {frozen}"
+
+
+@pytest.mark.parametrize("method", sorted(CASES))
+def test_identical_views_make_each_query_find_its_own_key(method, cache_dir, monkeypatch):
+    """With every augmentation switched off, query and key encoders (copied weights, same batch) embed the same
+    input, so each query's own key must win over all queued keys: instance accuracy exactly 1. A key taken from
+    another clip of the batch, a shuffled or mis-ordered key batch, or a positive not at logit 0 gives about 0.
+    Two asymmetries are removed so that "same input" means "same embedding": AS-CAL's raw dot products are made
+    cosines, and SkeAttnCLR's query-only predictor becomes the identity."""
+    monkeypatch.setattr(View, "forward", lambda self, x, g=None, **runtime: x)
+    model, batches = setup(method, cache_dir, *(["method.model.normalize=true"] if method == "ascal" else []))
+    if method == "skeattnclr":
+        model.predictor = torch.nn.Identity()
+    with torch.no_grad():
+        for b in batches[:4]:  # a queue of real keys from other clips
+            model.pretrain_loss(model.clips(b))
+        _, logs = model.pretrain_loss(model.clips(batches[4]))
+    assert float(logs["instance_acc"]) == 1.0, f"{method}: only {float(logs['instance_acc']):.2f} of the queries " \
+                                               "ranked their own key first"
