@@ -79,7 +79,7 @@ def test_budget_applies_to_synthetic_only(tmp_path):
 
 def test_quick_recipe_only_for_the_measured_combination(tmp_path):
     default = compose_train([], tmp_path, tmp_path)
-    assert default.epochs == 6 and default.method.model.key_init == "copy" and default.method.model.momentum == 0.99
+    assert default.epochs == 8 and default.method.model.key_init == "copy" and default.method.model.momentum == 0.99
     assert default.method.model.projector == "mlp_bn_out" and default.encoder.dropout == 0.0
     for official in (["~quick"], ["method=hiclr"], ["encoder=stgcn_full"], ["dataset=ntu60_xsub"], ["dataset=nucla"]):
         cfg = compose_train(official, tmp_path, tmp_path)
