@@ -43,8 +43,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -53,6 +55,8 @@ import numpy as np
 
 from skelcl.data.formats import PreparedWriter, file_lock
 from skelcl.data.layouts import NTU25
+
+log = logging.getLogger(__name__)
 
 GENERATOR_VERSION = 2  # bump when the generated data changes, so cached copies are not reused
 
@@ -894,8 +898,8 @@ def to_camera(room: np.ndarray, pos: np.ndarray, axes: np.ndarray) -> np.ndarray
 
 def warp_recording(rng: np.random.Generator, x: np.ndarray, centre: np.ndarray, amount: float) -> np.ndarray:
     """Distort each recording's camera-space joints x (n, T, M, V, 3) by its own fixed linear map I + A about
-    `centre` (n, 3, the middle of the body), A's entries uniform in +-amount: the skeleton fit's calibration and body-build errors,
-    which stretch and shear the whole recording. Random encoders see it as a different pose; an encoder trained to
+    `centre` (n, 3, the middle of the body), A's entries uniform in +-amount: the skeleton fit's calibration and
+    body-build errors, which stretch and shear the whole recording. Random encoders see it as a different pose; an encoder trained to
     be invariant to the shared shear augmentation can see through it."""
     if amount <= 0:
         return x
@@ -1031,7 +1035,10 @@ def ensure_synthetic(cache_dir: str | Path, **overrides) -> Path:
         if out.exists():  # a broken leftover (no meta.json), e.g. from a crash in an older version
             shutil.rmtree(out)
         private = cache_dir / f".{out.name}.build-{os.getpid()}"
+        log.info("generating the synthetic dataset into %s (first use; cached afterwards)", out)
+        start = time.perf_counter()
         generate_synthetic(private, cfg)
+        log.info("synthetic dataset generated in %.1f s", time.perf_counter() - start)
         try:
             os.rename(private, out)
         except OSError:  # someone else finished first
