@@ -899,8 +899,8 @@ def to_camera(room: np.ndarray, pos: np.ndarray, axes: np.ndarray) -> np.ndarray
 def warp_recording(rng: np.random.Generator, x: np.ndarray, centre: np.ndarray, amount: float) -> np.ndarray:
     """Distort each recording's camera-space joints x (n, T, M, V, 3) by its own fixed linear map I + A about
     `centre` (n, 3, the middle of the body), A's entries uniform in +-amount: the skeleton fit's calibration and
-    body-build errors, which stretch and shear the whole recording. Random encoders see it as a different pose; an encoder trained to
-    be invariant to the shared shear augmentation can see through it."""
+    body-build errors, which stretch and shear the whole recording. Random encoders see it as a different pose; an
+    encoder trained to be invariant to the shared shear augmentation can see through it."""
     if amount <= 0:
         return x
     warp = np.eye(3) + rng.uniform(-amount, amount, (len(x), 3, 3))
