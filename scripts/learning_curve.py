@@ -32,14 +32,19 @@ def evaluate(model, dm, typed, seed: int, calibrate: bool) -> dict:
     vx, vy = extract_features(model, dm.feature_loader("test"), "cpu")
     lin = train_linear(tx, ty, vx, vy, dm.num_classes, typed["protocols"]["linear"], seed=seed)
     knn = evaluate_knn(tx, ty, vx, vy, dm.num_classes, typed["protocols"]["knn"])
-    return {"linear": round(lin["top1"], 2), "knn": round(knn["top1"], 2)}
+    nn1 = evaluate_knn(tx, ty, vx, vy, dm.num_classes, type(typed["protocols"]["knn"])(k=1))
+    return {"linear": round(lin["top1"], 2), "knn": round(knn["top1"], 2), "1nn": round(nn1["top1"], 2)}
 
 
 class Curve(L.Callback):
-    def __init__(self, dm, typed, seed: int, calibrate: bool, start: float):
+    def __init__(self, dm, typed, seed: int, calibrate: bool, start: float, every: int = 1):
         self.dm, self.typed, self.seed, self.calibrate, self.start = dm, typed, seed, calibrate, start
+        self.every = every
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
+        epoch = trainer.current_epoch + 1
+        if epoch % self.every and epoch != trainer.max_epochs:
+            return
         row = {"epoch": trainer.current_epoch + 1, "train_s": round(time.time() - self.start, 1)}
         t0 = time.time()
         row.update(evaluate(pl_module, self.dm, self.typed, self.seed, False))
@@ -53,6 +58,7 @@ class Curve(L.Callback):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--epochs", type=int, required=True)
+    ap.add_argument("--every", type=int, default=1, help="evaluate every N epochs (and after the last)")
     ap.add_argument("--calibrate", action="store_true", help="also evaluate with BN statistics re-estimated")
     ap.add_argument("--skip-floor", action="store_true", help="do not evaluate the BN-calibrated initial encoder")
     ap.add_argument("overrides", nargs="*")
@@ -66,7 +72,8 @@ def main() -> None:
     if not args.skip_floor:
         print(json.dumps({"epoch": 0, **evaluate(model, dm, typed, int(cfg.seed), True)}), flush=True)
     trainer = L.Trainer(max_epochs=args.epochs, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                        callbacks=[Curve(dm, typed, int(cfg.seed), args.calibrate, time.time())],
+                        callbacks=[Curve(dm, typed, int(cfg.seed), args.calibrate, time.time(),
+                                         args.every)],
                         use_distributed_sampler=False, accelerator="cpu", enable_model_summary=False)
     trainer.fit(model, datamodule=dm)
 

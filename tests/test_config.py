@@ -13,7 +13,7 @@ from skelcl.build import validate
 from tests.conftest import compose_train
 
 CONF = Path(str(resources.files("skelcl") / "conf"))
-GROUPS = ["method", "encoder", "dataset", "stream", "protocol", "trainer", "logger", "experiment", "quick"]
+GROUPS = ["method", "encoder", "dataset", "stream", "protocol", "trainer", "logger", "experiment"]
 
 
 def options(group: str) -> list[str]:
@@ -71,19 +71,11 @@ def test_bad_augmentation_op_fails_before_data(tmp_path):
     assert not (tmp_path / "never-created").exists()
 
 
-def test_budget_applies_to_synthetic_only(tmp_path):
-    assert compose_train(["~quick"], tmp_path, tmp_path).epochs == 4
-    assert compose_train(["~budget", "~quick"], tmp_path, tmp_path).epochs is None
-    assert compose_train(["dataset=ntu60_xsub"], tmp_path, tmp_path).epochs is None
-
-
-def test_quick_recipe_only_for_the_measured_combination(tmp_path):
-    default = compose_train([], tmp_path, tmp_path)
-    assert default.epochs == 8 and default.method.model.key_init == "copy" and default.method.model.momentum == 0.99
-    assert default.method.model.projector == "mlp_bn_out" and default.encoder.dropout == 0.0
-    for official in (["~quick"], ["method=hiclr"], ["encoder=stgcn_full"], ["dataset=ntu60_xsub"], ["dataset=nucla"]):
-        cfg = compose_train(official, tmp_path, tmp_path)
-        assert cfg.method.model.momentum == 0.999 and cfg.method.model.key_init == "independent", official
-        assert cfg.method.schedule.optimizer == "sgd" and cfg.encoder.dropout == 0.5, official
-    preset = compose_train(["experiment=skeletonclr_quick", "dataset=nucla"], tmp_path, tmp_path)
-    assert preset.method.model.key_init == "copy" and preset.epochs == 8  # N-UCLA's budget keeps its schedule
+def test_no_per_dataset_recipe_files_remain(tmp_path):
+    """The small-data rule (skelcl.small_data) replaced the budget/ and quick/ groups: the composed config is the
+    method's own recipe everywhere; the rule changes it only at run time, from the data."""
+    assert not (CONF / "budget").exists() and not (CONF / "quick").exists()
+    for overrides in ([], ["method=hiclr"], ["dataset=nucla"], ["dataset=ntu60_xsub"]):
+        cfg = compose_train(overrides, tmp_path, tmp_path)
+        assert cfg.epochs is None and cfg.method.model.key_init == "independent", overrides
+        assert cfg.method.model.momentum == 0.999 and cfg.small_data.enabled == "auto", overrides

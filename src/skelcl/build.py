@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import numpy as np
 import torch
 from hydra.utils import get_class
 from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
@@ -17,9 +18,10 @@ from omegaconf import DictConfig, OmegaConf
 from skelcl.config import PROTOCOL_SCHEMAS, ClipConfig, DatasetConfig, ScheduleConfig, checked
 from skelcl.data.datamodule import SkeletonDataModule
 from skelcl.data.streams import STREAMS
+from skelcl.small_data import SmallDataConfig
 
 FRAMEWORK_KWARGS = {"layout", "num_classes", "bodies", "encoder", "stream", "clip", "schedule", "run_epochs", "seed",
-                    "center_joint", "align_shoulders"}
+                    "center_joint", "align_shoulders", "clip_normalize"}
 
 
 def _check_target(node: DictConfig, where: str, supplied: set[str]) -> None:
@@ -69,6 +71,7 @@ def validate(cfg: DictConfig) -> dict[str, Any]:
         "schedule": checked(ScheduleConfig, cfg.method.schedule, "method.schedule"),
         "clip": checked(ClipConfig, cfg.method.clip, "method.clip"),
         "dataset": checked(DatasetConfig, cfg.dataset, "dataset"),
+        "small_data": checked(SmallDataConfig, cfg.get("small_data") or {}, "small_data"),
         "protocols": {},
     }
     for name, node in (cfg.get("protocol") or {}).items():
@@ -92,6 +95,29 @@ def build_datamodule(ds: DatasetConfig, cache_dir: str, batch_size: int, seed: i
                               num_workers=ds.num_workers, seed=seed, label_fraction=label_fraction, drop_last=drop_last)
 
 
+def apply_small_data_rule(cfg: DictConfig, dm: SkeletonDataModule):
+    """Derive and apply the small-data recipe (skelcl.small_data) for this run's training split; return it, or None
+    when the rule does not apply. Call before `validate` builds the typed nodes the method uses."""
+    from skelcl.small_data import applies, apply, derive
+
+    rule = checked(SmallDataConfig, cfg.get("small_data") or {}, "small_data")
+    clips = len(dm.train_idx)
+    if not applies(rule, clips, str(cfg.dataset.get("recipe", "auto"))):
+        return None
+    model = cfg.method.model
+    lengths = dm.prepared.lengths[dm.train_idx]
+    recipe = derive(rule, clips, float(np.median(lengths)), int(cfg.method.clip.frames),
+                    int(cfg.method.schedule.batch_size), int(model.get("queue_size", 32768)),
+                    float(model.get("momentum", 0.999)), model.get("projector"))
+    if cfg.get("epochs") is not None:  # an explicit epochs= wins over the step budget
+        recipe.epochs = int(cfg.epochs)
+        recipe.steps = recipe.epochs * max(1, clips // recipe.batch_size)
+    apply(cfg, recipe)
+    dm.batch_size = recipe.batch_size
+    dm.drop_last = dm.drop_last and clips >= recipe.batch_size
+    return recipe
+
+
 def build_method(cfg: DictConfig, typed: dict, dm: SkeletonDataModule, epochs: int):
     model_cfg = OmegaConf.to_container(cfg.method.model, resolve=True)
     target = get_class(model_cfg.pop("_target_"))
@@ -100,7 +126,8 @@ def build_method(cfg: DictConfig, typed: dict, dm: SkeletonDataModule, epochs: i
     return target(
         layout=dm.layout, num_classes=dm.num_classes, bodies=dm.prepared.shape[4], encoder=encoder_cfg,
         stream=cfg.stream.name, clip=typed["clip"], schedule=typed["schedule"], run_epochs=epochs, seed=cfg.seed,
-        center_joint=ds.center_joint, align_shoulders=ds.align_shoulders, **model_cfg,
+        center_joint=ds.center_joint, align_shoulders=ds.align_shoulders,
+        clip_normalize=ds.normalize, **model_cfg,
     )
 
 
@@ -137,9 +164,10 @@ def build_loggers(cfg: DictConfig, run_dir: Path) -> list:
     return loggers
 
 
-def build_trainer(cfg: DictConfig, run_dir: Path, epochs: int, loggers: list) -> L.Trainer:
+def build_trainer(cfg: DictConfig, run_dir: Path, epochs: int, loggers: list,
+                  extra_callbacks: list | None = None) -> L.Trainer:
     trainer_kwargs = OmegaConf.to_container(cfg.trainer, resolve=True)
-    callbacks = [
+    callbacks = [*(extra_callbacks or []),
         ModelCheckpoint(dirpath=str(run_dir / "checkpoints"), filename="epoch{epoch:03d}",
                         auto_insert_metric_name=False, every_n_epochs=cfg.checkpoint_every, save_top_k=-1,
                         save_last=True),

@@ -23,10 +23,12 @@ from rich.console import Console
 from rich.syntax import Syntax
 from rich.tree import Tree
 
-from skelcl.build import build_datamodule, build_loggers, build_method, build_trainer, run_epochs, validate
+from skelcl.build import (apply_small_data_rule, build_datamodule, build_loggers, build_method, build_trainer,
+                          run_epochs, validate)
 from skelcl.encoders.official import load_encoder_weights
 from skelcl.eval.features import calibrate_batchnorm
 from skelcl.eval.protocols import eval_device, run_protocols
+from skelcl.methods.collapse import CollapseMonitor
 from skelcl.report.results import print_results, write_results
 
 log = logging.getLogger("skelcl")
@@ -52,10 +54,20 @@ def train(cfg: DictConfig) -> list:
     console = Console()
     run_dir = run_dir_of(cfg)
     typed = validate(cfg)  # before any data is touched
-    if int(L.fabric.utilities.rank_zero.rank_zero_only.rank) == 0:
+    dm = build_datamodule(typed["dataset"], cfg.cache_dir, typed["schedule"].batch_size, int(cfg.seed),
+                          drop_last=typed["schedule"].drop_last)
+    recipe = apply_small_data_rule(cfg, dm)
+    if recipe is not None:
+        typed = validate(cfg)
+    rank0 = int(L.fabric.utilities.rank_zero.rank_zero_only.rank) == 0
+    if rank0:
         print_config_tree(cfg, console)
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+        console.print(f"[bold]data[/] {dm.describe()}")
+        if recipe is not None:
+            console.print(f"[bold]{recipe.describe()}[/] (skelcl.small_data; small_data.enabled=false for the "
+                          "method's own recipe)")
     L.seed_everything(int(cfg.seed), workers=True)
     if torch.cuda.is_available():
         torch.backends.cuda.matmul.allow_tf32 = True
@@ -63,9 +75,6 @@ def train(cfg: DictConfig) -> list:
 
     schedule = typed["schedule"]
     epochs = run_epochs(cfg, schedule) if cfg.pretrain else 0
-    dm = build_datamodule(typed["dataset"], cfg.cache_dir, schedule.batch_size, int(cfg.seed),
-                          drop_last=schedule.drop_last)
-    console.print(f"[bold]data[/] {dm.describe()}")
     model = build_method(cfg, typed, dm, max(epochs, 1))
     model.run_config = OmegaConf.to_container(cfg, resolve=True)
     if cfg.get("init_from"):  # official or skelcl weights: evaluate them (pretrain=false) or pretrain from them
@@ -74,15 +83,21 @@ def train(cfg: DictConfig) -> list:
         console.print(f"[bold]encoder weights[/] {cfg.init_from}")
 
     trainer = None
+    monitor = CollapseMonitor()
     if epochs > 0:
-        trainer = build_trainer(cfg, run_dir, epochs, build_loggers(cfg, run_dir))
+        trainer = build_trainer(cfg, run_dir, epochs, build_loggers(cfg, run_dir), [monitor])
         trainer.fit(model, datamodule=dm, ckpt_path=cfg.ckpt_path)
         if trainer.global_rank != 0:
             return []
+        if monitor.verdict:
+            console.print(f"[bold red]warning: pretraining collapsed[/] ({monitor.verdict}); the results below describe "
+                          "a degenerate encoder and are marked collapsed: true")
     elif cfg.calibrate_bn and not cfg.get("init_from"):
         # random-init floor: BN statistics from the training clips (no labels, no gradient)
         calibrate_batchnorm(model, dm.feature_loader("train"), eval_device(cfg))
     records = run_protocols(cfg, typed, model, dm, run_dir, epochs, cfg.method.name, start)
+    for r in records:
+        r.collapsed = monitor.verdict is not None
     write_results(run_dir, records)
     print_results(records, console)
     console.print(f"run directory: {run_dir}")

@@ -491,7 +491,7 @@ def test_presets_compose_and_validate():
 def test_method_config_is_valid():
     from skelcl.build import validate
 
-    cfg = compose_config(["method=skeattnclr", "encoder=stgcn_full", "~budget"])
+    cfg = compose_config(["method=skeattnclr", "encoder=stgcn_full"])
     typed = validate(cfg)
     assert typed["schedule"].epochs == 300 and typed["schedule"].milestones == [250]
     assert typed["clip"].frames == 64

@@ -63,6 +63,49 @@ def align_shoulders(x: torch.Tensor, left: int, right: int) -> torch.Tensor:
     return torch.stack([nx, ys, nz], dim=1)
 
 
+def _present(x: torch.Tensor) -> torch.Tensor:
+    """(N, T, M) mask of frames in which a body is present (any non-zero coordinate)."""
+    return (x != 0).any(dim=1).any(dim=2)
+
+
+def _masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of values (N, C, T) over the frames where mask (N, T) holds; zero where no frame does."""
+    w = mask.to(values.dtype)[:, None]
+    return (values * w).sum(dim=2) / w.sum(dim=2).clamp(min=1)
+
+
+def normalize_sequence(x: torch.Tensor, center: int, shoulders: tuple[int, int] | None) -> torch.Tensor:
+    """View-invariant normalisation, one transform per clip (not per frame, so the body's own turning and walking
+    survive): move the first body's mean `center` joint to the origin, rotate about the vertical (y) axis so that
+    its mean left->right shoulder vector points along +x (skipped when the layout names no shoulders), and divide
+    by its mean joint distance from the centre (body size). Every body of a clip gets the same transform; absent
+    frames stay zero.
+
+    Cross-view data (one performance filmed by cameras at different azimuths) then looks the same from every camera
+    up to the camera's tilt, which a random or briefly trained encoder cannot learn from a thousand clips."""
+    present = _present(x)  # (N, T, M)
+    first = present[:, :, 0]
+    origin = _masked_mean(x[:, :, :, center, 0], first)  # (N, C)
+    out = x - origin[:, :, None, None, None]
+    if shoulders is not None:
+        left, right = shoulders
+        vec = _masked_mean(x[:, :, :, right, 0] - x[:, :, :, left, 0], first)  # (N, C)
+        vx, vz = vec[:, 0], vec[:, 2]
+        norm = torch.sqrt(vx**2 + vz**2)
+        ok = norm > 1e-6
+        cos = torch.where(ok, vx / norm.clamp(min=1e-6), torch.ones_like(vx))[:, None, None, None]
+        sin = torch.where(ok, vz / norm.clamp(min=1e-6), torch.zeros_like(vz))[:, None, None, None]
+        xs, ys, zs = out[:, 0], out[:, 1], out[:, 2]
+        out = torch.stack([cos * xs + sin * zs, ys, -sin * xs + cos * zs], dim=1)
+    body = x[:, :, :, :, 0] - x[:, :, :, center : center + 1, 0]  # (N, C, T, V)
+    size = _masked_mean(body.norm(dim=1).mean(dim=2)[:, None], first)[:, 0]  # (N,)
+    out = out / torch.where(size > 1e-6, size, torch.ones_like(size))[:, None, None, None, None]
+    return out * present[:, None, :, None, :]
+
+
+NORMALIZE_MODES = ("frame", "sequence")
+
+
 @dataclass
 class ClipSpec:
     """How raw stored clips become model inputs (from the dataset + method configs)."""
@@ -71,6 +114,7 @@ class ClipSpec:
     temporal: str = "resize"  # resize | first
     center_joint: int | None = None
     align_shoulders: bool = False
+    normalize: str = "frame"  # frame: center_joint / align_shoulders per frame | sequence: normalize_sequence
 
 
 def prepare_clips(x: torch.Tensor, lengths: torch.Tensor, spec: ClipSpec, layout: Layout) -> torch.Tensor:
@@ -80,6 +124,11 @@ def prepare_clips(x: torch.Tensor, lengths: torch.Tensor, spec: ClipSpec, layout
         x = first_frames(x, spec.frames)
     else:
         raise ValueError(f"unknown temporal mode '{spec.temporal}'; choose 'resize' or 'first'")
+    if spec.normalize == "sequence":
+        center = layout.center if spec.center_joint is None else spec.center_joint
+        return normalize_sequence(x, center, layout.shoulders)
+    if spec.normalize != "frame":
+        raise ValueError(f"unknown dataset.normalize '{spec.normalize}'; choose one of {list(NORMALIZE_MODES)}")
     if spec.center_joint is not None:
         x = center_on_joint(x, spec.center_joint)
     if spec.align_shoulders:

@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig
 
+from skelcl.config import KNNConfig
 from skelcl.eval.features import cached_features
 from skelcl.eval.finetune import run_finetune
 from skelcl.eval.knn import evaluate_knn
@@ -51,6 +52,9 @@ def run_protocols(cfg: DictConfig, typed: dict, model, dm, run_dir: Path, pretra
             record("linear", res)
         elif name == "knn":
             record(f"knn(k={pcfg.k})", evaluate_knn(train_x, train_y, test_x, test_y, dm.num_classes, pcfg))
+            if pcfg.nearest and pcfg.k != 1:
+                nn1 = KNNConfig(k=1, temperature=pcfg.temperature)
+                record("knn(k=1)", evaluate_knn(train_x, train_y, test_x, test_y, dm.num_classes, nn1))
         elif name in ("finetune", "semi"):
             res = run_finetune(cfg, pcfg, model, dm, run_dir / name, seed=int(cfg.seed))
             label = name if name == "finetune" else f"semi({pcfg.label_fraction:g})"

@@ -74,6 +74,7 @@ class ContrastiveMethod(L.LightningModule):
         seed: int = 0,
         center_joint: int | None = None,
         align_shoulders: bool = False,
+        clip_normalize: str = "frame",
         views: Any = None,
         queue_size: int = 32768,
         queue_init: str = "normal",
@@ -95,7 +96,7 @@ class ContrastiveMethod(L.LightningModule):
         self.num_classes = num_classes
         self.stream = stream
         self.clip = clip if isinstance(clip, ClipConfig) else ClipConfig(**(clip or {}))
-        self.clip_spec = ClipSpec(self.clip.frames, self.clip.temporal, center_joint, align_shoulders)
+        self.clip_spec = ClipSpec(self.clip.frames, self.clip.temporal, center_joint, align_shoulders, clip_normalize)
         self.schedule = schedule if isinstance(schedule, ScheduleConfig) else ScheduleConfig(**(schedule or {}))
         self.run_epochs = run_epochs or self.schedule.epochs
         self.seed = seed

@@ -4,6 +4,8 @@ the queue. AS-CAL is this same step on its own encoder and settings."""
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from skelcl.methods.base import ContrastiveMethod
@@ -12,6 +14,10 @@ from skelcl.methods.losses import info_nce, moco_logits
 
 class SkeletonCLR(ContrastiveMethod):
     view_names = ("query", "key")
+
+    def chance_loss(self) -> float:
+        """The InfoNCE loss when the positive is no better than any of the K negatives (collapse monitor)."""
+        return math.log(1 + self.queue.size)
 
     def pretrain_loss(self, x: torch.Tensor) -> tuple[torch.Tensor, dict]:
         q = self.embed_q(self.view("query", x))

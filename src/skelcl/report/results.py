@@ -26,6 +26,8 @@ class ResultRecord:
     # The official code's figure: the best of the periodic test evaluations, i.e. chosen on the test set.
     # Kept for comparison with papers only; top1 (the final epoch) is the honest headline.
     best_on_test_top1: float | None = None
+    # True when pretraining ended collapsed (skelcl.methods.collapse): the numbers describe a degenerate encoder.
+    collapsed: bool = False
 
 
 def _fmt(v) -> str:

@@ -1,0 +1,80 @@
+"""Write a prepared dataset (or a part of it) as a `dataset=custom` pickle + layout YAML (a benchmark tool).
+
+Used to check that the small-data rule generalises to datasets it was not tuned on: new small real datasets are cut
+out of a prepared one by camera view, subject or size, and trained through `dataset=custom` exactly as a user's own
+data would be (the layout travels as a YAML file, not as a built-in name).
+
+    python scripts/export_custom.py data/nucla out/v1v2 --train view=1 --test view=2
+    python scripts/export_custom.py data/nucla out/small300 --train view=1,2 --test view=3 --max-train 300
+    python scripts/export_custom.py data/nucla out/xsub --train subject=1,2,3,4,5,6 --test subject=7,8,9,10
+then: python -m skelcl.train dataset=custom dataset.root=out/v1v2.pkl dataset.layout=out/v1v2_layout.yaml \
+          dataset.split=main
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from skelcl.data.formats import load_prepared
+
+
+def _select(meta: dict, spec: str) -> np.ndarray:
+    """Indices whose metadata field is in the given values: 'view=1,2' or 'subject=3'."""
+    field, values = spec.split("=")
+    wanted = {int(v) for v in values.split(",")}
+    return np.flatnonzero(np.isin(meta[field], list(wanted)))
+
+
+def _layout_yaml(layout) -> dict:
+    """The layout in the user-facing YAML form (1-based joint numbers, bone = [joint, parent])."""
+    one = [[int(a) + 1, int(b) + 1] for a, b in layout.bones]
+    out = {"name": f"{layout.name}_custom", "num_joints": layout.num_joints, "one_based": True,
+           "center": layout.center + 1, "bones": one, "pairs": [[a + 1, b + 1] for a, b in layout.pairs],
+           "parts": [[j + 1 for j in part] for part in layout.parts]}
+    if layout.shoulders is not None:
+        out["shoulders"] = [s + 1 for s in layout.shoulders]
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("prepared")
+    ap.add_argument("out", help="output stem: writes OUT.pkl and OUT_layout.yaml")
+    ap.add_argument("--train", required=True, help="field=values selecting the training clips, e.g. view=1,2")
+    ap.add_argument("--test", required=True, help="field=values selecting the test clips")
+    ap.add_argument("--max-train", type=int, default=None, help="keep this many training clips (seeded sample)")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+
+    p = load_prepared(args.prepared)
+    meta = {f: np.asarray(p.meta_fields[f]) for f in p.meta_fields}
+    train, test = _select(meta, args.train), _select(meta, args.test)
+    if np.intersect1d(train, test).size:
+        raise SystemExit(f"--train {args.train} and --test {args.test} share clips")
+    if args.max_train and args.max_train < len(train):
+        train = np.sort(np.random.default_rng(args.seed).choice(train, args.max_train, replace=False))
+    annotations, split = [], {"main_train": [], "main_test": []}
+    for part, idx in (("main_train", train), ("main_test", test)):
+        for i in idx:
+            n = int(p.lengths[i])
+            kp = np.asarray(p.data[i][:, :n]).transpose(3, 1, 2, 0)  # (C, T, V, M) -> (M, T, V, C)
+            name = f"{p.names[i]}"
+            annotations.append({"frame_dir": name, "label": int(p.labels[i]), "total_frames": n,
+                                "keypoint": kp.astype(np.float32)})
+            split[part].append(name)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out.with_suffix(".pkl"), "wb") as f:
+        pickle.dump({"split": split, "annotations": annotations}, f)
+    Path(f"{out}_layout.yaml").write_text(yaml.safe_dump(_layout_yaml(p.layout), sort_keys=False))
+    print(f"{out}.pkl: {len(train)} train / {len(test)} test clips, {p.num_classes} classes "
+          f"(labels present: train {len(np.unique(p.labels[train]))}, test {len(np.unique(p.labels[test]))})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""The small-data rule: what the papers' recipes assume of NTU's 40k training clips, re-derived from the size of
+the dataset actually in use.
+
+The official schedules (300 epochs of ~300 steps, a queue of 16-32k keys, momentum 0.999, a key encoder that starts
+as an independent random network) are calibrated for ~90k optimiser steps over 40k clips. On a thousand clips the
+same settings fail in measurable ways: a queue larger than the training split holds several copies of every clip,
+so the positive is indistinguishable from its own negatives; an EMA with a 1000-step time constant never leaves
+its random initialisation within the run; the plain MLP head collapses every embedding onto one direction within
+a few steps. The rule fixes each of these from the numbers of the data (training clips N) and of the method's own
+recipe, and changes nothing else (views, losses, temperatures, mining schedule shape, optimiser):
+
+- frames  = the method's clip length, lowered to the split's median clip length (rounded to 10, at least 20):
+            resampling a 30-frame recording to 50 frames adds compute, not information
+- batch   = the method's batch, lowered to a power of two so that an epoch has >= `min_steps_per_epoch` steps
+            (but not below 16 clips, where BatchNorm statistics turn to noise)
+- steps   = `samples` / batch (the budget, counted in clips drawn), as whole epochs; LR milestones, warm-up and
+            mining epochs are rescaled to it by the methods (`epochs=` does the same)
+- queue   = the method's queue, capped at the power of two nearest to `queue_fraction` x N
+- momentum: the EMA's time constant 1/(1-m) becomes `ema_horizon` x steps (never longer than the method's own,
+            never below `min_momentum`: MoCo with a key encoder that copies the query one fails to converge)
+- warm-up = `warmup_fraction` of the epochs
+- key encoder starts as a copy of the query encoder; a plain MLP head gets a BatchNorm on its output
+
+It is on (`enabled: auto`) for training splits under `max_clips` clips, except for datasets whose config says
+`recipe: paper` (NTU, PKU-MMD: the papers' protocols). Every derived value can be fixed by hand
+(`small_data.batch_size=...`), and `small_data.enabled=false` turns the rule off.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from omegaconf import DictConfig, open_dict
+
+
+@dataclass
+class SmallDataConfig:
+    enabled: str = "auto"  # auto | true | false
+    max_clips: int = 20000  # auto: the rule applies below this many training clips
+    samples: int = 40000  # pretraining budget in clips drawn (steps = samples // batch)
+    min_steps_per_epoch: int = 16
+    queue_fraction: float = 0.25
+    ema_horizon: float = 0.02  # key-encoder EMA time constant as a fraction of the run's steps
+    min_momentum: float = 0.9  # a key encoder that follows the query one too closely fails (MoCo's m ablation)
+    warmup_fraction: float = 0.05
+    # fixed by hand (null = derived)
+    batch_size: int | None = None
+    frames: int | None = None
+    epochs: int | None = None
+    queue_size: int | None = None
+    momentum: float | None = None
+
+    def __post_init__(self) -> None:
+        if str(self.enabled).lower() not in ("auto", "true", "false"):
+            raise ValueError(f"small_data.enabled={self.enabled!r}; choose auto, true or false")
+        for name in ("max_clips", "samples", "min_steps_per_epoch"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"small_data.{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("queue_fraction", "ema_horizon", "warmup_fraction"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"small_data.{name} must be in [0, 1], got {getattr(self, name)}")
+        if not 0 <= self.min_momentum < 1:
+            raise ValueError(f"small_data.min_momentum must be in [0, 1), got {self.min_momentum}")
+
+
+@dataclass
+class SmallDataRecipe:
+    clips: int
+    frames: int
+    batch_size: int
+    epochs: int
+    steps: int
+    queue_size: int
+    momentum: float
+    warmup_epochs: int
+    projector: str | None  # the head it switches to, or None when the method's head is kept
+
+    def describe(self) -> str:
+        head = f", head {self.projector}" if self.projector else ""
+        return (f"small dataset: {self.clips} clips -> {self.frames} frames, batch {self.batch_size}, {self.steps} steps "
+                f"({self.epochs} epochs, warm-up {self.warmup_epochs}), queue {self.queue_size}, "
+                f"momentum {self.momentum:g}, key encoder copied from the query encoder{head}")
+
+
+def _pow2_floor(x: float) -> int:
+    return 1 << max(0, int(math.floor(math.log2(max(x, 1.0)))))
+
+
+def _pow2_nearest(x: float) -> int:
+    return 1 << max(0, int(round(math.log2(max(x, 1.0)))))
+
+
+def applies(rule: SmallDataConfig, clips: int, dataset_recipe: str) -> bool:
+    mode = str(rule.enabled).lower()
+    if mode in ("true", "false"):
+        return mode == "true"
+    return dataset_recipe != "paper" and clips < rule.max_clips
+
+
+def derive(rule: SmallDataConfig, clips: int, median_length: float, frames: int, batch_size: int, queue_size: int,
+           momentum: float, projector: str | None) -> SmallDataRecipe:
+    """The recipe for `clips` training clips of median length `median_length`, from the method's own clip length,
+    batch, queue, momentum and head."""
+    if clips < 2:
+        raise ValueError(f"the training split has {clips} clip(s); contrastive pretraining needs at least 2")
+    fewest = min(16, batch_size, clips)  # below 16 clips a batch, BatchNorm statistics become noise
+    batch = rule.batch_size or max(fewest, min(batch_size, _pow2_floor(clips / rule.min_steps_per_epoch)))
+    steps_per_epoch = max(1, clips // batch)
+    epochs = rule.epochs or max(1, round(rule.samples / batch / steps_per_epoch))
+    steps = epochs * steps_per_epoch
+    queue = rule.queue_size or max(batch, min(queue_size, _pow2_nearest(rule.queue_fraction * clips)))
+    if rule.momentum is not None:
+        m = rule.momentum
+    else:
+        tau = min(max(rule.ema_horizon * steps, 1.0 / (1.0 - rule.min_momentum)), 1.0 / max(1e-12, 1.0 - momentum))
+        m = round(1.0 - 1.0 / tau, 4)
+    warmup = int(math.ceil(rule.warmup_fraction * epochs)) if rule.warmup_fraction > 0 else 0
+    frames = rule.frames or min(frames, max(20, int(round(median_length / 10)) * 10))
+    return SmallDataRecipe(clips=clips, frames=frames, batch_size=batch, epochs=epochs, steps=steps, queue_size=queue, momentum=m,
+                           warmup_epochs=warmup, projector="mlp_bn_out" if projector == "mlp" else None)
+
+
+def apply(cfg: DictConfig, recipe: SmallDataRecipe) -> None:
+    """Write the recipe into the composed config (before the method is built)."""
+    with open_dict(cfg):
+        cfg.epochs = recipe.epochs
+        cfg.method.schedule.batch_size = recipe.batch_size
+        cfg.method.clip.frames = recipe.frames
+        cfg.method.schedule.warmup_epochs = max(int(cfg.method.schedule.get("warmup_epochs", 0)),
+                                                recipe.warmup_epochs)
+        model = cfg.method.model
+        model.queue_size = recipe.queue_size
+        model.momentum = recipe.momentum
+        model.key_init = "copy"
+        if recipe.projector:
+            model.projector = recipe.projector

@@ -1,0 +1,74 @@
+"""dataset.normalize=sequence: one view-invariant transform per clip."""
+
+import math
+
+import pytest
+import torch
+
+from skelcl.data.layouts import KINECT20, NTU25
+from skelcl.data.transforms import ClipSpec, normalize_sequence, prepare_clips
+
+
+def clip(seed: int = 0, n: int = 3, t: int = 12, layout=KINECT20, m: int = 1) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, 3, t, layout.num_joints, m, generator=g) + 2.0  # away from the origin, never exactly 0
+
+
+def rotate_y(x: torch.Tensor, angle: float) -> torch.Tensor:
+    c, s = math.cos(angle), math.sin(angle)
+    return torch.stack([c * x[:, 0] - s * x[:, 2], x[:, 1], s * x[:, 0] + c * x[:, 2]], dim=1)
+
+
+def test_invariant_to_camera_azimuth_position_and_distance_scale():
+    x = clip()
+    ref = normalize_sequence(x, KINECT20.center, KINECT20.shoulders)
+    moved = rotate_y(x, 1.1) * 2.5 + torch.tensor([0.3, -0.2, 4.0])[None, :, None, None, None]
+    assert torch.allclose(normalize_sequence(moved, KINECT20.center, KINECT20.shoulders), ref, atol=1e-5)
+
+
+def test_the_clip_faces_plus_x_and_is_centred_on_average():
+    out = normalize_sequence(clip(1), KINECT20.center, KINECT20.shoulders)
+    left, right = KINECT20.shoulders
+    shoulder = (out[:, :, :, right, 0] - out[:, :, :, left, 0]).mean(dim=2)  # (N, C)
+    assert torch.allclose(shoulder[:, 2], torch.zeros(3), atol=1e-5) and (shoulder[:, 0] > 0).all()
+    assert torch.allclose(out[:, :, :, KINECT20.center, 0].mean(dim=2), torch.zeros(3, 3), atol=1e-5)
+
+
+def test_one_transform_per_clip_keeps_the_bodys_own_motion():
+    """Unlike per-frame centring, walking (a translation over time) and turning survive."""
+    x = clip(2, n=1)
+    walk = x + torch.linspace(0, 3, x.shape[2])[None, None, :, None, None] * torch.tensor([1.0, 0, 0])[
+        None, :, None, None, None]
+    a, b = normalize_sequence(x, 2, KINECT20.shoulders), normalize_sequence(walk, 2, KINECT20.shoulders)
+    assert not torch.allclose(a, b, atol=1e-3)
+    per_frame_step = (b[:, :, 1:] - b[:, :, :-1] - (a[:, :, 1:] - a[:, :, :-1])).mean(dim=(0, 2, 3, 4))
+    assert per_frame_step.norm() > 0.01  # the displacement is still there (rotated and scaled)
+
+
+def test_absent_frames_and_bodies_stay_zero_and_bodies_share_the_transform():
+    x = clip(3, layout=NTU25, m=2)
+    x[0, :, 8:] = 0  # clip 0 ends at frame 8
+    x[1, :, :, :, 1] = 0  # clip 1 has one body
+    out = normalize_sequence(x, NTU25.center, NTU25.shoulders)
+    assert out[0, :, 8:].abs().sum() == 0 and out[1, :, :, :, 1].abs().sum() == 0
+    # the second body's position relative to the first is kept up to the shared rotation and scale
+    gap_in = (x[2, :, :, :, 1] - x[2, :, :, :, 0]).norm(dim=0)
+    gap_out = (out[2, :, :, :, 1] - out[2, :, :, :, 0]).norm(dim=0)
+    ratio = gap_out / gap_in
+    assert torch.allclose(ratio, ratio.flatten()[0].expand_as(ratio), rtol=1e-4)
+
+
+def test_layout_without_shoulders_centres_and_scales_only():
+    x = clip(4)
+    out = normalize_sequence(x, KINECT20.center, None)
+    assert torch.allclose(normalize_sequence(x * 3, KINECT20.center, None), out, atol=1e-5)
+    assert not torch.allclose(normalize_sequence(rotate_y(x, 0.7), KINECT20.center, None), out, atol=1e-3)
+
+
+def test_prepare_clips_selects_the_mode_and_rejects_unknown_ones():
+    x, lengths = clip(5), torch.tensor([12, 10, 7])
+    seq = prepare_clips(x, lengths, ClipSpec(8, "resize", None, False, "sequence"), KINECT20)
+    frame = prepare_clips(x, lengths, ClipSpec(8, "resize", 2, True, "frame"), KINECT20)
+    assert seq.shape == frame.shape == (3, 3, 8, 20, 1) and not torch.allclose(seq, frame)
+    with pytest.raises(ValueError, match="dataset.normalize 'global'"):
+        prepare_clips(x, lengths, ClipSpec(8, "resize", None, False, "global"), KINECT20)

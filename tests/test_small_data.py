@@ -1,0 +1,113 @@
+"""The small-data rule: its derivation (pure numbers), where it applies, and what it writes into a run's config."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from skelcl.small_data import SmallDataConfig, applies, apply, derive
+from tests.conftest import compose_config
+
+
+def nucla_like(**rule) -> object:
+    """N-UCLA's training split (1,019 clips, median 31 frames) under SkeletonCLR's official recipe."""
+    return derive(SmallDataConfig(**rule), clips=1019, median_length=31, frames=50, batch_size=128,
+                  queue_size=32768, momentum=0.999, projector="mlp")
+
+
+def test_derivation_for_a_thousand_clips():
+    r = nucla_like()
+    assert r.frames == 30  # the median length, not the method's 50
+    assert r.batch_size == 32  # 1019 / 16 steps per epoch = 63.7 -> the power of two below
+    assert r.epochs == round(40000 / 32 / (1019 // 32)) == 40
+    assert r.steps == 40 * 31
+    assert r.queue_size == 256  # nearest power of two to a quarter of the clips, far below 1019
+    assert r.momentum == pytest.approx(1 - 1 / (0.02 * r.steps), abs=1e-4)
+    assert r.warmup_epochs == 2 and r.projector == "mlp_bn_out"
+
+
+def test_queue_is_always_well_below_the_split_and_at_least_a_batch():
+    for clips in (40, 100, 300, 1019, 5000, 19999):
+        r = derive(SmallDataConfig(), clips, 60, 50, 128, 32768, 0.999, "mlp")
+        assert r.batch_size <= r.queue_size <= max(r.batch_size, clips // 2)
+        assert clips // r.batch_size >= min(16, clips // 16)  # enough steps per epoch
+        assert r.batch_size >= 16
+        assert r.steps >= 40000 // r.batch_size * 0.9  # the budget, rounded to whole epochs
+
+
+def test_method_values_are_caps_not_targets():
+    """A method whose own queue / momentum / batch are already small keeps them."""
+    r = derive(SmallDataConfig(), clips=1019, median_length=200, frames=64, batch_size=16, queue_size=128,
+               momentum=0.9, projector="mlp_bn")
+    assert (r.frames, r.batch_size, r.queue_size, r.momentum, r.projector) == (64, 16, 128, 0.9, None)
+
+
+def test_hand_fixed_values_win():
+    r = nucla_like(batch_size=64, queue_size=512, momentum=0.99, epochs=8, frames=40)
+    assert (r.batch_size, r.queue_size, r.momentum, r.epochs, r.frames) == (64, 512, 0.99, 8, 40)
+
+
+def test_budget_scales_the_steps_not_the_epochs():
+    small, large = nucla_like(samples=20000), nucla_like(samples=80000)
+    assert large.steps == pytest.approx(4 * small.steps, rel=0.05)
+    assert large.momentum > small.momentum  # a longer run may average over more steps
+
+
+def test_where_it_applies():
+    rule = SmallDataConfig()
+    assert applies(rule, 1019, "auto") and not applies(rule, 40091, "auto")
+    assert not applies(rule, 1019, "paper")  # NTU / PKU presets keep the papers' recipes
+    assert applies(SmallDataConfig(enabled="true"), 40091, "paper")
+    assert not applies(SmallDataConfig(enabled="false"), 100, "auto")
+    with pytest.raises(ValueError, match="small_data.enabled"):
+        SmallDataConfig(enabled="sometimes")
+
+
+def test_paper_datasets_say_so_and_small_ones_do_not():
+    for name in ("ntu60_xsub", "ntu60_xview", "ntu120_xsub", "ntu120_xset", "pku1", "pku2"):
+        assert compose_config([f"dataset={name}"]).dataset.recipe == "paper"
+    for name in ("nucla", "custom", "synthetic"):
+        assert compose_config([f"dataset={name}"]).dataset.recipe == "auto"
+
+
+def test_apply_writes_the_recipe_into_the_config():
+    cfg = compose_config(["method=aimclr"])
+    r = nucla_like()
+    apply(cfg, r)
+    assert cfg.epochs == r.epochs and cfg.method.schedule.batch_size == r.batch_size
+    assert cfg.method.clip.frames == 30 and cfg.method.model.queue_size == 256
+    assert cfg.method.model.key_init == "copy" and cfg.method.model.projector == "mlp_bn_out"
+    assert math.isclose(cfg.method.model.momentum, r.momentum)
+    # the method's views, losses and mining schedule are left alone
+    assert cfg.method.model.mining_epoch == 150
+
+
+def test_rule_in_a_run_config(tmp_path):
+    """Through the entry point's assembly: the tiny synthetic split gets the rule, its recipe is what the method
+    is built with, and small_data.enabled=false restores the method's own recipe."""
+    from skelcl.build import apply_small_data_rule, build_datamodule, validate
+    from tests.conftest import compose_train
+
+    cfg = compose_train(["dataset.options.num_subjects=4", "small_data.frames=null"], tmp_path, tmp_path / "cache")
+    typed = validate(cfg)
+    dm = build_datamodule(typed["dataset"], cfg.cache_dir, typed["schedule"].batch_size, 0)
+    recipe = apply_small_data_rule(cfg, dm)
+    assert recipe is not None and recipe.clips == len(dm.train_idx)
+    assert dm.batch_size == recipe.batch_size == validate(cfg)["schedule"].batch_size
+    assert "small dataset" in recipe.describe() and f"{recipe.clips} clips" in recipe.describe()
+    lengths = dm.prepared.lengths[dm.train_idx]
+    assert recipe.frames == min(50, max(20, int(round(np.median(lengths) / 10)) * 10))
+
+    off = compose_train(["dataset.options.num_subjects=4", "small_data.enabled=false"], tmp_path, tmp_path / "cache")
+    assert apply_small_data_rule(off, dm) is None and off.method.model.queue_size == 32768
+
+
+def test_bad_rule_value_fails_before_data(tmp_path):
+    from skelcl.build import validate
+    from tests.conftest import compose_train
+
+    cfg = compose_train(["small_data.queue_fraction=2"], tmp_path, tmp_path / "cache")
+    with pytest.raises(ValueError, match="queue_fraction"):
+        validate(cfg)  # before any data is opened
