@@ -27,6 +27,7 @@ from skelcl.build import build_datamodule, build_loggers, build_method, build_tr
 from skelcl.encoders.official import load_encoder_weights
 from skelcl.eval.features import calibrate_batchnorm
 from skelcl.eval.protocols import eval_device, run_protocols
+from skelcl.report.provenance import run_provenance
 from skelcl.report.results import print_results, write_results
 
 log = logging.getLogger("skelcl")
@@ -83,7 +84,8 @@ def train(cfg: DictConfig) -> list:
         # random-init floor: BN statistics from the training clips (no labels, no gradient)
         calibrate_batchnorm(model, dm.feature_loader("train"), eval_device(cfg))
     records = run_protocols(cfg, typed, model, dm, run_dir, epochs, cfg.method.name, start)
-    write_results(run_dir, records)
+    checkpoint = run_dir / "checkpoints" / "last.ckpt" if trainer is not None else cfg.get("init_from")
+    write_results(run_dir, records, run_provenance(cfg, dm, checkpoint, start))
     print_results(records, console)
     console.print(f"run directory: {run_dir}")
     if trainer is not None:

@@ -79,3 +79,13 @@ def provenance(config: dict, checkpoint: str | Path | None, fingerprint: str | N
         "dataset_fingerprint": fingerprint,
         "started_at": datetime.datetime.fromtimestamp(start_time, datetime.timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def run_provenance(config, datamodule, checkpoint: str | Path | None, start_time: float) -> dict:
+    """Provenance of a train/evaluate run from its composed config (DictConfig or dict) and data module."""
+    from omegaconf import DictConfig, OmegaConf
+
+    if isinstance(config, DictConfig):
+        config = OmegaConf.to_container(config, resolve=True)
+    fp = dataset_fingerprint(datamodule.prepared, datamodule.train_idx, datamodule.test_idx)
+    return provenance(config, checkpoint, fp, start_time)
