@@ -132,6 +132,8 @@ def build_loggers(cfg: DictConfig, run_dir: Path) -> list:
                                           save_dir=str(run_dir), offline=bool(lg.offline), group=lg.group)]
     else:
         raise ValueError(f"unknown logger '{lg.name}'; choose csv, tensorboard or wandb")
+    if lg.name != "csv":  # the CSV log is what the training-curve figure is drawn from, whatever the dashboard
+        loggers.append(pl_loggers.CSVLogger(save_dir=str(run_dir), name="logs", version=""))
     for logger in loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     return loggers

@@ -27,6 +27,7 @@ from skelcl.build import build_datamodule, build_loggers, build_method, build_tr
 from skelcl.encoders.official import load_encoder_weights
 from skelcl.eval.features import calibrate_batchnorm
 from skelcl.eval.protocols import eval_device, run_protocols
+from skelcl.report.plots import draw_and_log
 from skelcl.report.provenance import run_provenance
 from skelcl.report.results import print_results, write_results
 
@@ -87,6 +88,8 @@ def train(cfg: DictConfig) -> list:
     checkpoint = run_dir / "checkpoints" / "last.ckpt" if trainer is not None else cfg.get("init_from")
     write_results(run_dir, records, run_provenance(cfg, dm, checkpoint, start))
     print_results(records, console)
+    if cfg.get("plots", True):
+        draw_and_log(run_dir, model, dm, trainer.loggers if trainer is not None else [], console, int(cfg.seed))
     console.print(f"run directory: {run_dir}")
     if trainer is not None:
         for logger in trainer.loggers:
