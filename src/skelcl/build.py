@@ -148,6 +148,12 @@ def build_trainer(cfg: DictConfig, run_dir: Path, epochs: int, loggers: list) ->
     ]
     if cfg.get("progress_bar", True):
         callbacks.append(RichProgressBar())
+    monitor = cfg.get("monitor")
+    if monitor is not None and monitor.every_n_epochs > 0:
+        from skelcl.eval.monitor import KNNMonitor
+
+        callbacks.append(KNNMonitor(monitor.every_n_epochs, monitor.bank_size, monitor.query_size, monitor.k,
+                                    monitor.temperature, seed=int(cfg.seed)))
     try:
         return L.Trainer(max_epochs=epochs, logger=loggers, callbacks=callbacks, default_root_dir=str(run_dir),
                          plugins=[AtomicCheckpointIO()], use_distributed_sampler=False,
