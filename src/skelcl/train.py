@@ -83,7 +83,7 @@ def train(cfg: DictConfig) -> list:
             return []
     elif cfg.calibrate_bn and not cfg.get("init_from"):
         # random-init floor: BN statistics from the training clips (no labels, no gradient)
-        calibrate_batchnorm(model, dm.feature_loader("train"), eval_device(cfg))
+        calibrate_batchnorm(model, dm.feature_loader("train"), eval_device(cfg), progress=bool(cfg.progress_bar))
     records = run_protocols(cfg, typed, model, dm, run_dir, epochs, cfg.method.name, start)
     checkpoint = run_dir / "checkpoints" / "last.ckpt" if trainer is not None else cfg.get("init_from")
     write_results(run_dir, records, run_provenance(cfg, dm, checkpoint, start))

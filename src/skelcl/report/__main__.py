@@ -19,8 +19,8 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import track
 
+from skelcl.progress import progress
 from skelcl.report.compare import build_comparison, differing_keys, entries_of, mark_duplicates
 from skelcl.report.ensemble_column import ensemble_entries
 from skelcl.report.render import print_comparison, to_markdown, write_bar_chart, write_csv
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     if not dirs:
         console.print(f"[red]no run directories under {args.paths}[/]")
         return 2
-    runs = [load_run(d) for d in track(dirs, description="reading runs", console=console, transient=True)]
+    runs = [load_run(d) for d in progress(dirs, "reading runs")]
     mark_duplicates(runs)
     entries = entries_of(runs)
     if not args.no_ensemble:
