@@ -128,8 +128,9 @@ def build_loggers(cfg: DictConfig, run_dir: Path) -> list:
     elif lg.name == "tensorboard":
         loggers = [pl_loggers.TensorBoardLogger(save_dir=str(run_dir), name="tb", version="")]
     elif lg.name == "wandb":
-        loggers = [pl_loggers.WandbLogger(project=lg.project, entity=lg.entity, name=lg.run_name, tags=list(lg.tags),
-                                          save_dir=str(run_dir), offline=bool(lg.offline), group=lg.group)]
+        from skelcl.report.wandb_run import current_sweep_dir, wandb_kwargs
+
+        loggers = [pl_loggers.WandbLogger(**wandb_kwargs(lg, cfg, run_dir, current_sweep_dir()))]
     else:
         raise ValueError(f"unknown logger '{lg.name}'; choose csv, tensorboard or wandb")
     if lg.name != "csv":  # the CSV log is what the training-curve figure is drawn from, whatever the dashboard

@@ -30,6 +30,7 @@ from skelcl.eval.protocols import eval_device, run_protocols
 from skelcl.report.plots import draw_and_log
 from skelcl.report.provenance import run_provenance
 from skelcl.report.results import print_results, write_results
+from skelcl.report.wandb_run import finish_wandb, log_results_table
 
 log = logging.getLogger("skelcl")
 
@@ -92,9 +93,11 @@ def train(cfg: DictConfig) -> list:
         draw_and_log(run_dir, model, dm, trainer.loggers if trainer is not None else [], console, int(cfg.seed))
     console.print(f"run directory: {run_dir}")
     if trainer is not None:
+        log_results_table(trainer.loggers, records)
         for logger in trainer.loggers:
             logger.log_metrics({f"eval/{r.protocol}/top1": r.top1 for r in records})
             logger.finalize("success")
+        finish_wandb(trainer.loggers)
     return records
 
 
