@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
+from torch.utils.data import DataLoader
 
+from skelcl.data.datamodule import ClipDataset
 from skelcl.report.optional import pyplot
 
 FRAMES = 4
@@ -32,10 +35,18 @@ def _draw(ax, clip: torch.Tensor, bones, color_map) -> None:
     ax.set_yticks([])
 
 
+def distinct_class_clips(datamodule, n: int) -> np.ndarray:
+    """The first training clip of each of the first `n` classes present (a varied preview, deterministic)."""
+    labels = datamodule.prepared.labels[datamodule.train_idx]
+    _, first = np.unique(labels, return_index=True)
+    return datamodule.train_idx[np.sort(first)[:n]]
+
+
 @torch.no_grad()
 def plot_augmentation_preview(model, datamodule, out: Path, clips: int = 3, seed: int = 0) -> Path:
     device = next(model.parameters()).device
-    batch = next(iter(datamodule.feature_loader("train", batch_size=clips)))
+    batch = next(iter(DataLoader(ClipDataset(datamodule.prepared, distinct_class_clips(datamodule, clips)),
+                                 batch_size=clips)))
     batch = {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
     x = model.clips(batch)  # un-augmented, resized clips (N, C, T, V, M)
     g = torch.Generator(device=device).manual_seed(seed)  # its own generator: never touches the training RNG
