@@ -66,6 +66,13 @@ def test_duplicate_runs_are_detected_and_counted_once(tmp_path):
     assert cmp.cells[(("aimclr",), ("linear",))].values == [50.0, 56.0]
 
 
+def test_evaluations_of_different_checkpoints_are_not_duplicates(tmp_path):
+    write_run(tmp_path / "ep100", seed=0, epochs=100, config={"monitor": {"every_n_epochs": 10}})
+    write_run(tmp_path / "ep200", seed=0, epochs=200, config={"monitor": {"every_n_epochs": 0}, "plots": False})
+    runs, _, _ = _comparison([tmp_path])
+    assert all(r.flags == [] for r in runs)
+
+
 def test_differing_keys_reports_what_the_table_does_not_show(tmp_path):
     write_run(tmp_path / "a", "aimclr", 0, config={"epochs": 10})
     write_run(tmp_path / "b", "hiclr", 1, config={"epochs": 20})

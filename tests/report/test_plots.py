@@ -90,3 +90,15 @@ def test_missing_plot_library_gives_an_install_hint(monkeypatch):
 def test_results_json_is_unchanged_by_plotting(tiny_run):
     rows = json.loads((tiny_run[0] / "results.json").read_text())
     assert [r["protocol"] for r in rows] == ["linear", "knn(k=20)"]
+
+
+def test_evaluate_writes_figures_and_provenance(tiny_run, tmp_path, cache_dir):
+    from skelcl.evaluate import evaluate
+    from tests.conftest import compose_config
+
+    ckpt = tiny_run[0] / "checkpoints" / "last.ckpt"
+    evaluate(compose_config([f"ckpt={ckpt}", f"+run_dir={tmp_path}", f"cache_dir={cache_dir}", "protocol=[linear]",
+                             "protocol.linear.epochs=2", "progress_bar=false", "trainer=cpu"], config="evaluate"))
+    for name in ["tsne_test.png", "confusion_linear_joint.png", "augmentation_preview.png"]:
+        assert _is_png(tmp_path / "plots" / name), name
+    assert json.loads((tmp_path / "results.json").read_text())[0]["provenance"]["checkpoint"] == str(ckpt)

@@ -71,12 +71,14 @@ class Comparison:
 
 
 def mark_duplicates(runs: list[Run]) -> None:
-    """Runs with the same experiment config (seed included) as an earlier one get a `duplicate of` flag."""
-    first: dict[str, Run] = {}
+    """Runs with the same experiment config (seed included) and the same pretraining epochs (two evaluations of
+    different checkpoints of one run are not duplicates) as an earlier one get a `duplicate of` flag."""
+    first: dict[tuple, Run] = {}
     for run in sorted(runs, key=lambda r: (_started(r), str(r.path))):
         if not run.records or "interrupted" in run.flags:
             continue
-        key = config_hash(run.config) if run.config else repr(sorted(_identity(run.records[0]).items()))
+        epochs = sorted({str(r.get("epochs")) for r in run.records})
+        key = (config_hash(run.config) if run.config else repr(sorted(_identity(run.records[0]).items())), *epochs)
         if key in first:
             run.flags.append(f"duplicate of {first[key].path.name}")
         else:

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 #: config keys (and sub-trees) that do not change what a run computes
-RUN_LOCAL_KEYS = ("run_dir", "ckpt_path", "ckpt", "cache_dir", "progress_bar", "logger", "checkpoint_every", "hydra")
+RUN_LOCAL_KEYS = ("run_dir", "ckpt_path", "ckpt", "cache_dir", "progress_bar", "plots", "logger", "monitor",
+                  "checkpoint_every", "hydra")
 
 
 def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
