@@ -96,7 +96,8 @@ def test_ensemble_column_from_three_streams_of_one_seed(tmp_path):
     assert cmp.col_keys[-1] == ("ensemble",)
 
 
-def test_cli_writes_markdown_csv_png_and_lists_flags(tmp_path, capsys):
+def test_cli_writes_markdown_csv_png_and_lists_flags(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # nothing may land in the working directory
     sweep = tmp_path / "multirun" / "2026-01-01_00-00-00"
     for i, (m, s, v) in enumerate([("aimclr", 0, 50.0), ("aimclr", 1, 54.0), ("hiclr", 0, 60.0), ("hiclr", 1, 64.0)]):
         write_run(sweep / f"{i}_{m}_seed{s}", m, s, results={"linear": v})
@@ -111,6 +112,15 @@ def test_cli_writes_markdown_csv_png_and_lists_flags(tmp_path, capsys):
     assert [(r["method"], r["n"]) for r in rows] == [("aimclr", "2"), ("hiclr", "2")]
     png = (report / "comparison.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+    assert not (tmp_path / "report").exists()
+
+
+def test_report_of_several_directories_goes_to_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_run(tmp_path / "a" / "r", "aimclr", 0)
+    write_run(tmp_path / "b" / "r", "hiclr", 0)
+    assert main(["a", "b", "--no-chart"]) == 0
+    assert (tmp_path / "report" / "comparison.md").is_file() and not (tmp_path / "a" / "report").exists()
 
 
 def test_run_dirs_are_found_under_globs_but_not_inside_runs(tmp_path):
