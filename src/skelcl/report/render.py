@@ -66,7 +66,7 @@ def write_bar_chart(cmp: Comparison, path: Path) -> None:
         means, stds = [], []
         for r in cmp.row_keys:
             cell = cmp.cells.get((r, c))
-            means.append(cell.mean if cell is not None and cell.mean is not None else 0.0)
+            means.append(cell.mean if cell is not None and cell.mean is not None else float("nan"))  # no bar
             stds.append(cell.std if cell is not None and cell.std is not None else 0.0)
         xs = [i + (j - (n_cols - 1) / 2) * width for i in range(n_rows)]
         ax.bar(xs, means, width, yerr=stds, capsize=3, label=_label(c))
