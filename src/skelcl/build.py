@@ -155,10 +155,13 @@ def build_loggers(cfg: DictConfig, run_dir: Path) -> list:
     elif lg.name == "tensorboard":
         loggers = [pl_loggers.TensorBoardLogger(save_dir=str(run_dir), name="tb", version="")]
     elif lg.name == "wandb":
-        loggers = [pl_loggers.WandbLogger(project=lg.project, entity=lg.entity, name=lg.run_name, tags=list(lg.tags),
-                                          save_dir=str(run_dir), offline=bool(lg.offline), group=lg.group)]
+        from skelcl.report.wandb_run import current_sweep_dir, wandb_kwargs
+
+        loggers = [pl_loggers.WandbLogger(**wandb_kwargs(lg, cfg, run_dir, current_sweep_dir()))]
     else:
         raise ValueError(f"unknown logger '{lg.name}'; choose csv, tensorboard or wandb")
+    if lg.name != "csv":  # the CSV log is what the training-curve figure is drawn from, whatever the dashboard
+        loggers.append(pl_loggers.CSVLogger(save_dir=str(run_dir), name="logs", version=""))
     for logger in loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
     return loggers
@@ -174,6 +177,12 @@ def build_trainer(cfg: DictConfig, run_dir: Path, epochs: int, loggers: list,
     ]
     if cfg.get("progress_bar", True):
         callbacks.append(RichProgressBar())
+    monitor = cfg.get("monitor")
+    if monitor is not None and monitor.every_n_epochs > 0:
+        from skelcl.eval.monitor import KNNMonitor
+
+        callbacks.append(KNNMonitor(monitor.every_n_epochs, monitor.bank_size, monitor.query_size, monitor.k,
+                                    monitor.temperature, seed=int(cfg.seed)))
     try:
         return L.Trainer(max_epochs=epochs, logger=loggers, callbacks=callbacks, default_root_dir=str(run_dir),
                          plugins=[AtomicCheckpointIO()], use_distributed_sampler=False,

@@ -87,7 +87,7 @@ class DatasetConfig:
     layout: Any = None  # null = from the data; a mapping = custom layout
     center_joint: Any = None  # centre each frame on this joint (0-based) on the device
     align_shoulders: bool = False
-    normalize: str = "frame"  # frame: per-frame center_joint / align_shoulders | sequence: one view-invariant transform per clip
+    normalize: str = "frame"  # frame: per-frame center_joint / align_shoulders | sequence: one transform per clip
     recipe: str = "auto"  # auto: the small-data rule decides from the split's size | paper: the method's own recipe
     num_workers: int = 0
     options: dict = field(default_factory=dict)  # format-specific (e.g. synthetic generator settings)

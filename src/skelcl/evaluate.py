@@ -18,6 +18,8 @@ from rich.console import Console
 
 from skelcl.build import build_datamodule, build_method, validate
 from skelcl.eval.protocols import run_protocols
+from skelcl.report.plots import draw_and_log
+from skelcl.report.provenance import run_provenance
 from skelcl.report.results import print_results, write_results
 from skelcl.train import print_config_tree, run_dir_of
 
@@ -70,8 +72,10 @@ def evaluate(cfg: DictConfig) -> list:
     except RuntimeError as e:
         raise ValueError(f"{cfg.ckpt}: checkpoint does not match the configured encoder: {e}") from None
     records = run_protocols(merged, typed, model, dm, run_dir, epochs, merged.method.name, start)
-    write_results(run_dir, records)
+    write_results(run_dir, records, run_provenance(merged, dm, cfg.ckpt, start))
     print_results(records, console)
+    if cfg.get("plots", True):
+        draw_and_log(run_dir, model, dm, [], console, int(cfg.seed))
     return records
 
 

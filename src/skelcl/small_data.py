@@ -78,8 +78,8 @@ class SmallDataRecipe:
 
     def describe(self) -> str:
         head = f", head {self.projector}" if self.projector else ""
-        return (f"small dataset: {self.clips} clips -> {self.frames} frames, batch {self.batch_size}, {self.steps} steps "
-                f"({self.epochs} epochs, warm-up {self.warmup_epochs}), queue {self.queue_size}, "
+        return (f"small dataset: {self.clips} clips -> {self.frames} frames, batch {self.batch_size}, "
+                f"{self.steps} steps ({self.epochs} epochs, warm-up {self.warmup_epochs}), queue {self.queue_size}, "
                 f"momentum {self.momentum:g}, key encoder copied from the query encoder{head}")
 
 
@@ -113,12 +113,13 @@ def derive(rule: SmallDataConfig, clips: int, median_length: float, frames: int,
     if rule.momentum is not None:
         m = rule.momentum
     else:
-        tau = min(max(rule.ema_horizon * steps, 1.0 / (1.0 - rule.min_momentum)), 1.0 / max(1e-12, 1.0 - momentum))
+        fastest, own = 1.0 / (1.0 - rule.min_momentum), 1.0 / max(1e-12, 1.0 - momentum)
+        tau = min(max(rule.ema_horizon * steps, fastest), own)
         m = round(1.0 - 1.0 / tau, 4)
     warmup = int(math.ceil(rule.warmup_fraction * epochs)) if rule.warmup_fraction > 0 else 0
     frames = rule.frames or min(frames, max(20, int(round(median_length / 10)) * 10))
-    return SmallDataRecipe(clips=clips, frames=frames, batch_size=batch, epochs=epochs, steps=steps, queue_size=queue, momentum=m,
-                           warmup_epochs=warmup, projector="mlp_bn_out" if projector == "mlp" else None)
+    return SmallDataRecipe(clips=clips, frames=frames, batch_size=batch, epochs=epochs, steps=steps, queue_size=queue,
+                           momentum=m, warmup_epochs=warmup, projector="mlp_bn_out" if projector == "mlp" else None)
 
 
 def apply(cfg: DictConfig, recipe: SmallDataRecipe) -> None:

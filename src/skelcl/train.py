@@ -23,13 +23,23 @@ from rich.console import Console
 from rich.syntax import Syntax
 from rich.tree import Tree
 
-from skelcl.build import (apply_small_data_rule, build_datamodule, build_loggers, build_method, build_trainer,
-                          run_epochs, validate)
+from skelcl.build import (
+    apply_small_data_rule,
+    build_datamodule,
+    build_loggers,
+    build_method,
+    build_trainer,
+    run_epochs,
+    validate,
+)
 from skelcl.encoders.official import load_encoder_weights
 from skelcl.eval.features import calibrate_batchnorm
 from skelcl.eval.protocols import eval_device, run_protocols
 from skelcl.methods.collapse import CollapseMonitor
+from skelcl.report.plots import draw_and_log
+from skelcl.report.provenance import run_provenance
 from skelcl.report.results import print_results, write_results
+from skelcl.report.wandb_run import finish_wandb, log_results_table
 
 log = logging.getLogger("skelcl")
 
@@ -90,21 +100,26 @@ def train(cfg: DictConfig) -> list:
         if trainer.global_rank != 0:
             return []
         if monitor.verdict:
-            console.print(f"[bold red]warning: pretraining collapsed[/] ({monitor.verdict}); the results below describe "
-                          "a degenerate encoder and are marked collapsed: true")
+            console.print(f"[bold red]warning: pretraining collapsed[/] ({monitor.verdict}); the results below "
+                          "describe a degenerate encoder and are marked collapsed: true")
     elif cfg.calibrate_bn and not cfg.get("init_from"):
         # random-init floor: BN statistics from the training clips (no labels, no gradient)
-        calibrate_batchnorm(model, dm.feature_loader("train"), eval_device(cfg))
+        calibrate_batchnorm(model, dm.feature_loader("train"), eval_device(cfg), progress=bool(cfg.progress_bar))
     records = run_protocols(cfg, typed, model, dm, run_dir, epochs, cfg.method.name, start)
     for r in records:
         r.collapsed = monitor.verdict is not None
-    write_results(run_dir, records)
+    checkpoint = run_dir / "checkpoints" / "last.ckpt" if trainer is not None else cfg.get("init_from")
+    write_results(run_dir, records, run_provenance(cfg, dm, checkpoint, start))
     print_results(records, console)
+    if cfg.get("plots", True):
+        draw_and_log(run_dir, model, dm, trainer.loggers if trainer is not None else [], console, int(cfg.seed))
     console.print(f"run directory: {run_dir}")
     if trainer is not None:
+        log_results_table(trainer.loggers, records)
         for logger in trainer.loggers:
             logger.log_metrics({f"eval/{r.protocol}/top1": r.top1 for r in records})
             logger.finalize("success")
+        finish_wandb(trainer.loggers)
     return records
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import lightning as L
 import torch
 import torch.nn.functional as F
+from lightning.pytorch.callbacks import RichProgressBar
 from omegaconf import DictConfig
 from torch import nn
 
@@ -23,6 +24,7 @@ from skelcl.data.datamodule import SkeletonDataModule
 from skelcl.data.streams import to_stream
 from skelcl.eval.metrics import topk_accuracy
 from skelcl.methods.base import lr_factor
+from skelcl.progress import progress
 
 
 class Classifier(L.LightningModule):
@@ -72,10 +74,10 @@ class Classifier(L.LightningModule):
 
 
 @torch.no_grad()
-def predict(model: Classifier, loader, device) -> tuple[torch.Tensor, torch.Tensor]:
+def predict(model: Classifier, loader, device, bar: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     model.eval().to(device)
     scores, labels = [], []
-    for batch in loader:
+    for batch in progress(loader, "finetune: test", enabled=bar):
         batch = {k: v.to(device) if torch.is_tensor(v) else v for k, v in batch.items()}
         scores.append(model(batch).float().cpu())
         labels.append(batch["label"].cpu())
@@ -89,13 +91,14 @@ def run_finetune(cfg: DictConfig, pcfg: FinetuneConfig, method, dm: SkeletonData
                              subset=pcfg.subset)
     model = Classifier(method, pcfg, seed)
     trainer_kwargs = {k: v for k, v in cfg.trainer.items() if k in ("accelerator", "precision", "deterministic")}
+    bar = bool(cfg.get("progress_bar", True))
     trainer = L.Trainer(max_epochs=pcfg.epochs, devices=1, logger=False, enable_checkpointing=False,
-                        default_root_dir=str(out_dir), enable_progress_bar=bool(cfg.get("progress_bar", True)),
-                        enable_model_summary=False, **trainer_kwargs)
+                        default_root_dir=str(out_dir), enable_progress_bar=bar,
+                        callbacks=[RichProgressBar()] if bar else [], enable_model_summary=False, **trainer_kwargs)
     trainer.fit(model, train_dataloaders=sub.train_dataloader())
     device = torch.device("cuda") if torch.cuda.is_available() and trainer_kwargs.get("accelerator") != "cpu" \
         else torch.device("cpu")
-    scores, labels = predict(model, dm.feature_loader("test"), device)
+    scores, labels = predict(model, dm.feature_loader("test"), device, bar)
     return {"top1": topk_accuracy(scores, labels, dm.num_classes, 1),
             "top5": topk_accuracy(scores, labels, dm.num_classes, 5),
             "train_size": len(sub.train_idx)}

@@ -8,17 +8,18 @@ import torch.nn.functional as F
 
 from skelcl.config import KNNConfig
 from skelcl.eval.metrics import topk_accuracy
+from skelcl.progress import progress as progress_bar
 
 
 @torch.no_grad()
 def knn_scores(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor, num_classes: int,
-               k: int, temperature: float, chunk: int = 1024) -> torch.Tensor:
+               k: int, temperature: float, chunk: int = 1024, progress: bool = False) -> torch.Tensor:
     """Class vote scores (N_test, C)."""
     train_x = F.normalize(train_x.float(), dim=1)
     test_x = F.normalize(test_x.float(), dim=1)
     k = min(k, train_x.shape[0])
     out = []
-    for i in range(0, test_x.shape[0], chunk):
+    for i in progress_bar(range(0, test_x.shape[0], chunk), "KNN", enabled=progress):
         sim, idx = (test_x[i : i + chunk] @ train_x.t()).topk(k, dim=1)
         w = (sim / temperature).exp()
         votes = torch.zeros(sim.shape[0], num_classes, device=sim.device)
@@ -27,7 +28,7 @@ def knn_scores(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tenso
     return torch.cat(out)
 
 
-def evaluate_knn(train_x, train_y, test_x, test_y, num_classes: int, cfg: KNNConfig) -> dict:
-    scores = knn_scores(train_x, train_y, test_x, num_classes, cfg.k, cfg.temperature)
+def evaluate_knn(train_x, train_y, test_x, test_y, num_classes: int, cfg: KNNConfig, progress: bool = False) -> dict:
+    scores = knn_scores(train_x, train_y, test_x, num_classes, cfg.k, cfg.temperature, progress=progress)
     return {"top1": topk_accuracy(scores, test_y, num_classes, 1),
             "top5": topk_accuracy(scores, test_y, num_classes, 5)}

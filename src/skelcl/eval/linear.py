@@ -15,11 +15,12 @@ from torch import nn
 from skelcl.config import LinearConfig
 from skelcl.eval.metrics import topk_accuracy
 from skelcl.methods.base import lr_factor
+from skelcl.progress import progress as progress_bar
 
 
 def train_linear(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor, test_y: torch.Tensor,
                  num_classes: int, cfg: LinearConfig, seed: int = 0, device: str | torch.device = "cpu",
-                 eval_every: int = 5) -> dict:
+                 eval_every: int = 5, progress: bool = False) -> dict:
     g = torch.Generator().manual_seed(seed)
     head = nn.Linear(train_x.shape[1], num_classes)
     with torch.no_grad():
@@ -33,7 +34,7 @@ def train_linear(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Ten
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda e: lr_factor(e, cfg.milestones, cfg.gamma, 0))
     n = train_x.shape[0]
     best = (-1.0, 0)
-    for epoch in range(cfg.epochs):
+    for epoch in progress_bar(range(cfg.epochs), "linear probe (epochs)", enabled=progress):
         perm = torch.randperm(n, generator=g).to(device)
         for i in range(0, n, cfg.batch_size):
             idx = perm[i : i + cfg.batch_size]

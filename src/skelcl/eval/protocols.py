@@ -26,6 +26,7 @@ def eval_device(cfg: DictConfig) -> torch.device:
 def run_protocols(cfg: DictConfig, typed: dict, model, dm, run_dir: Path, pretrain_epochs: int,
                   method_name: str, start_time: float) -> list[ResultRecord]:
     device = eval_device(cfg)
+    bars = bool(cfg.get("progress_bar", True))
     cache = run_dir / "features"
     records = []
 
@@ -40,21 +41,22 @@ def run_protocols(cfg: DictConfig, typed: dict, model, dm, run_dir: Path, pretra
 
     for name, pcfg in typed["protocols"].items():
         if name in ("linear", "knn"):
-            train_x, train_y = cached_features(model, dm, "train", cache, device)
-            test_x, test_y = cached_features(model, dm, "test", cache, device)
+            train_x, train_y = cached_features(model, dm, "train", cache, device, progress=bars)
+            test_x, test_y = cached_features(model, dm, "test", cache, device, progress=bars)
         if name == "linear":
             res = train_linear(train_x, train_y, test_x, test_y, dm.num_classes, pcfg, seed=int(cfg.seed),
-                               device=device)
+                               device=device, progress=bars)
             logits_dir = run_dir / "logits"
             logits_dir.mkdir(exist_ok=True)
             torch.save({"logits": res["logits"], "labels": test_y, "index": torch.as_tensor(dm.test_idx),
                         "stream": cfg.stream.name}, logits_dir / f"linear_{cfg.stream.name}.pt")
             record("linear", res)
         elif name == "knn":
-            record(f"knn(k={pcfg.k})", evaluate_knn(train_x, train_y, test_x, test_y, dm.num_classes, pcfg))
+            res = evaluate_knn(train_x, train_y, test_x, test_y, dm.num_classes, pcfg, progress=bars)
+            record(f"knn(k={pcfg.k})", res)
             if pcfg.nearest and pcfg.k != 1:
                 nn1 = KNNConfig(k=1, temperature=pcfg.temperature)
-                record("knn(k=1)", evaluate_knn(train_x, train_y, test_x, test_y, dm.num_classes, nn1))
+                record("knn(k=1)", evaluate_knn(train_x, train_y, test_x, test_y, dm.num_classes, nn1, progress=bars))
         elif name in ("finetune", "semi"):
             res = run_finetune(cfg, pcfg, model, dm, run_dir / name, seed=int(cfg.seed))
             label = name if name == "finetune" else f"semi({pcfg.label_fraction:g})"

@@ -36,11 +36,14 @@ def _fmt(v) -> str:
     return f"{v:.2f}" if isinstance(v, float) else str(v)
 
 
-def write_results(run_dir: str | Path, records: list[ResultRecord]) -> None:
+def write_results(run_dir: str | Path, records: list[ResultRecord], provenance: dict | None = None) -> None:
+    """`provenance` (code version, config hash, checkpoint, dataset fingerprint, start time) goes into every
+    record of results.json; results.md keeps the result columns only."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     rows = [asdict(r) for r in records]
-    (run_dir / "results.json").write_text(json.dumps(rows, indent=1))
+    json_rows = [{**r, "provenance": provenance} for r in rows] if provenance else rows
+    (run_dir / "results.json").write_text(json.dumps(json_rows, indent=1))
     names = [f.name for f in fields(ResultRecord)]
     lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
     lines += ["| " + " | ".join(_fmt(r[n]) for n in names) + " |" for r in rows]
