@@ -14,9 +14,11 @@ from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from omegaconf import DictConfig, OmegaConf
 
-from skelcl.config import PROTOCOL_SCHEMAS, ClipConfig, DatasetConfig, ScheduleConfig, checked
+from skelcl.config import PROTOCOL_SCHEMAS, ClipConfig, ConfigError, DatasetConfig, ScheduleConfig, checked
+from skelcl.config_tree import check_tree
 from skelcl.data.datamodule import SkeletonDataModule
 from skelcl.data.streams import STREAMS
+from skelcl.divergence import DivergenceGuard
 
 FRAMEWORK_KWARGS = {"layout", "num_classes", "bodies", "encoder", "stream", "clip", "schedule", "run_epochs", "seed",
                     "center_joint", "align_shoulders"}
@@ -25,11 +27,11 @@ FRAMEWORK_KWARGS = {"layout", "num_classes", "bodies", "encoder", "stream", "cli
 def _check_target(node: DictConfig, where: str, supplied: set[str]) -> None:
     """Fail early if `node`'s keys do not fit the signature of its `_target_` (typos in YAML or CLI)."""
     if "_target_" not in node:
-        raise ValueError(f"config '{where}' has no _target_")
+        raise ConfigError(f"config '{where}' has no _target_")
     try:
         target = get_class(node._target_)
     except Exception as e:
-        raise ValueError(f"config '{where}': cannot import _target_ {node._target_!r}: {e}") from None
+        raise ConfigError(f"config '{where}': cannot import _target_ {node._target_!r}: {e}") from None
     params: dict[str, inspect.Parameter] = {}
     for cls in target.__mro__:
         if cls is object or "__init__" not in vars(cls):
@@ -42,7 +44,7 @@ def _check_target(node: DictConfig, where: str, supplied: set[str]) -> None:
     given = {k for k in node if not k.startswith("_")} - {"name"}
     unknown = sorted(given - accepted)
     if unknown:
-        raise ValueError(f"config '{where}': unknown key(s) {unknown} for {node._target_}; "
+        raise ConfigError(f"config '{where}': unknown key(s) {unknown} for {node._target_}; "
                          f"valid keys: {sorted(accepted - supplied)}")
 
 
@@ -55,15 +57,16 @@ def _check_views(views: DictConfig | None) -> None:
         try:
             build_view(spec, NTU25)
         except Exception as e:
-            raise ValueError(f"config 'method.model.views.{name}': {e}") from None
+            raise ConfigError(f"config 'method.model.views.{name}': {e}") from None
 
 
-def validate(cfg: DictConfig) -> dict[str, Any]:
-    """Check the whole composed config before any work; return the typed nodes."""
+def validate(cfg: DictConfig, primary: str = "train") -> dict[str, Any]:
+    """Check the whole composed config before any work; return the typed nodes. Raises ConfigError."""
+    check_tree(cfg, primary)
     _check_target(cfg.method.model, "method.model", FRAMEWORK_KWARGS)
     _check_target(cfg.encoder, "encoder", {"layout", "in_channels", "frames", "bodies"})
     if cfg.stream.name not in STREAMS:
-        raise ValueError(f"config 'stream.name': {cfg.stream.name!r}; choose one of {STREAMS}")
+        raise ConfigError(f"config 'stream.name': {cfg.stream.name!r}; choose one of {STREAMS}")
     _check_views(cfg.method.model.get("views"))
     typed = {
         "schedule": checked(ScheduleConfig, cfg.method.schedule, "method.schedule"),
@@ -73,7 +76,7 @@ def validate(cfg: DictConfig) -> dict[str, Any]:
     }
     for name, node in (cfg.get("protocol") or {}).items():
         if name not in PROTOCOL_SCHEMAS:
-            raise ValueError(f"unknown protocol '{name}'; choose from {sorted(PROTOCOL_SCHEMAS)}")
+            raise ConfigError(f"unknown protocol '{name}'; choose from {sorted(PROTOCOL_SCHEMAS)}")
         typed["protocols"][name] = checked(PROTOCOL_SCHEMAS[name], node, f"protocol.{name}")
     return typed
 
@@ -143,6 +146,7 @@ def build_trainer(cfg: DictConfig, run_dir: Path, epochs: int, loggers: list) ->
         ModelCheckpoint(dirpath=str(run_dir / "checkpoints"), filename="epoch{epoch:03d}",
                         auto_insert_metric_name=False, every_n_epochs=cfg.checkpoint_every, save_top_k=-1,
                         save_last=True),
+        DivergenceGuard(str(run_dir / "checkpoints")),
     ]
     if cfg.get("progress_bar", True):
         callbacks.append(RichProgressBar())

@@ -11,6 +11,8 @@ The composed config is printed as a tree and saved as <run dir>/config.yaml; res
 from __future__ import annotations
 
 import logging
+import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -24,6 +26,11 @@ from rich.syntax import Syntax
 from rich.tree import Tree
 
 from skelcl.build import build_datamodule, build_loggers, build_method, build_trainer, run_epochs, validate
+from skelcl.checkpoint import CheckpointError, check_resume
+from skelcl.config import ConfigError
+from skelcl.data.formats import DataFormatError
+from skelcl.data.layouts import LayoutError
+from skelcl.divergence import TrainingDiverged
 from skelcl.encoders.official import load_encoder_weights
 from skelcl.eval.features import calibrate_batchnorm
 from skelcl.eval.protocols import eval_device, run_protocols
@@ -52,6 +59,7 @@ def train(cfg: DictConfig) -> list:
     console = Console()
     run_dir = run_dir_of(cfg)
     typed = validate(cfg)  # before any data is touched
+    check_resume(cfg)  # a resumed checkpoint must be readable and of this setting
     if int(L.fabric.utilities.rank_zero.rank_zero_only.rank) == 0:
         print_config_tree(cfg, console)
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -93,9 +101,30 @@ def train(cfg: DictConfig) -> list:
     return records
 
 
+#: errors whose message says what is wrong and how to fix it: printed as one line, without a traceback
+USER_ERRORS = (ConfigError, CheckpointError, DataFormatError, LayoutError, TrainingDiverged, FileNotFoundError)
+
+
+def remove_unused_run_dir(run_dir: Path) -> None:
+    """Hydra creates the run directory before the config is checked; drop it again if it holds only Hydra's
+    own files, so a rejected command line leaves nothing behind."""
+    if run_dir.is_dir() and all(p.name == ".hydra" or p.suffix == ".log" for p in run_dir.iterdir()):
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def run_reporting_errors(fn, cfg: DictConfig) -> None:
+    """Run an entry point; a user error ends the process with its one-line message and exit status 1."""
+    try:
+        fn(cfg)
+    except USER_ERRORS as e:
+        if isinstance(e, (ConfigError, CheckpointError)):
+            remove_unused_run_dir(run_dir_of(cfg))
+        sys.exit(f"error: {e}")
+
+
 @hydra.main(config_path="conf", config_name="train", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    train(cfg)
+    run_reporting_errors(train, cfg)
 
 
 if __name__ == "__main__":

@@ -142,6 +142,7 @@ class ContrastiveMethod(L.LightningModule):
         self._generator: torch.Generator | None = None
         self._query_cosine: torch.Tensor | None = None
         self._pending_rng: dict | None = None
+        self.step_terms: dict[str, torch.Tensor] = {}  # this step's loss terms, read by the DivergenceGuard
 
     # ------------------------------------------------------------------ momentum encoder
     def momentum_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
@@ -231,6 +232,7 @@ class ContrastiveMethod(L.LightningModule):
         loss, logs = self.pretrain_loss(x)
         if self._query_cosine is not None:
             logs = {**logs, "query_cosine": self._query_cosine}
+        self.step_terms = {"loss": loss.detach(), **{k: v.detach() for k, v in logs.items() if torch.is_tensor(v)}}
         n = x.shape[0]
         self.log("train/loss", loss.detach(), prog_bar=True, on_step=True, on_epoch=True, batch_size=n, sync_dist=True)
         for k, v in logs.items():
