@@ -14,6 +14,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from omegaconf import DictConfig, OmegaConf
 
+from skelcl.checkpoint import remove_stale_temporaries
 from skelcl.config import PROTOCOL_SCHEMAS, ClipConfig, ConfigError, DatasetConfig, ScheduleConfig, checked
 from skelcl.config_tree import check_tree
 from skelcl.data.datamodule import SkeletonDataModule
@@ -142,6 +143,7 @@ def build_loggers(cfg: DictConfig, run_dir: Path) -> list:
 
 def build_trainer(cfg: DictConfig, run_dir: Path, epochs: int, loggers: list) -> L.Trainer:
     trainer_kwargs = OmegaConf.to_container(cfg.trainer, resolve=True)
+    remove_stale_temporaries(run_dir / "checkpoints")  # left by a write that a killed process never finished
     callbacks = [
         ModelCheckpoint(dirpath=str(run_dir / "checkpoints"), filename="epoch{epoch:03d}",
                         auto_insert_metric_name=False, every_n_epochs=cfg.checkpoint_every, save_top_k=-1,

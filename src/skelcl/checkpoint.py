@@ -3,6 +3,7 @@ of a different setting fail with a clear message before any data or model is bui
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -10,6 +11,8 @@ from typing import Any
 
 import torch
 from omegaconf import DictConfig, OmegaConf
+
+log = logging.getLogger("skelcl")
 
 
 class CheckpointError(ValueError):
@@ -26,8 +29,9 @@ IDENTITY = {
 }
 
 
-def read_checkpoint(path: Any, key: str = "ckpt_path") -> dict:
-    """Load `path` (CPU), naming the config `key` and the fix in every error."""
+def read_checkpoint(path: Any, key: str = "ckpt_path", need_config: bool = True) -> dict:
+    """Load `path` (CPU), naming the config `key` and the fix in every error. `need_config`: it must embed the
+    run config (every checkpoint the entry points write does)."""
     if path is None or not str(path).strip():
         raise CheckpointError(f"{key} is empty; give a checkpoint file such as <run dir>/checkpoints/last.ckpt, "
                               "or leave it out")
@@ -48,7 +52,7 @@ def read_checkpoint(path: Any, key: str = "ckpt_path") -> dict:
                               f"({p.parent}/epochNNN.ckpt)") from None
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
         raise CheckpointError(f"{key}={path}: not a Lightning checkpoint (no state_dict)")
-    if "skelcl_config" not in ckpt or ckpt["skelcl_config"] is None:
+    if need_config and ckpt.get("skelcl_config") is None:
         raise CheckpointError(f"{key}={path}: not a skelcl checkpoint (no embedded run config)")
     return ckpt
 
@@ -80,7 +84,10 @@ def check_resume(cfg: DictConfig) -> dict | None:
     """The checkpoint `ckpt_path` names, read and compared with this run's setting; None when not resuming."""
     if "ckpt_path" not in cfg or cfg.ckpt_path is None:
         return None
-    ckpt = read_checkpoint(cfg.ckpt_path, "ckpt_path")
+    ckpt = read_checkpoint(cfg.ckpt_path, "ckpt_path", need_config=False)
+    if ckpt.get("skelcl_config") is None:  # written through the Python API without a run config
+        log.warning("ckpt_path=%s embeds no run config; its setting cannot be checked", cfg.ckpt_path)
+        return ckpt
     allowed = set(cfg.get("ckpt_allow_changed") or [])
     unknown = allowed - set(IDENTITY)
     if unknown:
