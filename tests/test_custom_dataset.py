@@ -40,7 +40,8 @@ def custom_data(tmp_path_factory):
 @pytest.mark.parametrize("method", ["skeletonclr", "aimclr", "skeattnclr"])
 def test_custom_layout_end_to_end(tmp_path, cache_dir, custom_data, method):
     overrides = [f"method={method}", "dataset=custom", f"dataset.root={custom_data / 'mydata.pkl'}",
-                 f"dataset.layout={custom_data / 'mylayout.yaml'}", "dataset.split=main", "protocol=[knn]",
+                 f"dataset.layout={custom_data / 'mylayout.yaml'}", "dataset.split=main", "dataset.num_classes=5",
+                 "protocol=[knn]",
                  "encoder=stgcn", "method.model.queue_size=64"]
     tiny = [o for o in TINY if not o.startswith("dataset.options")]  # synthetic-only settings
     run_train(overrides, tmp_path, cache_dir, tiny=tiny)

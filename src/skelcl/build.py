@@ -18,6 +18,7 @@ from skelcl.checkpoint import remove_stale_temporaries
 from skelcl.config import PROTOCOL_SCHEMAS, ClipConfig, ConfigError, DatasetConfig, ScheduleConfig, checked
 from skelcl.config_tree import check_tree
 from skelcl.data.datamodule import SkeletonDataModule
+from skelcl.data.formats import warn_label_gaps
 from skelcl.data.streams import STREAMS
 from skelcl.divergence import DivergenceGuard
 
@@ -91,8 +92,13 @@ def build_datamodule(ds: DatasetConfig, cache_dir: str, batch_size: int, seed: i
                      label_fraction: float = 1.0, drop_last: bool = True) -> SkeletonDataModule:
     from skelcl.data.open import open_dataset
 
-    prepared = open_dataset(ds.root, format=ds.format, layout=ds.layout, cache_dir=cache_dir, **ds.options)
-    return SkeletonDataModule(prepared, f"{ds.split}_train", f"{ds.split}_test", batch_size=batch_size,
+    options = dict(ds.options)
+    if ds.num_classes is not None:
+        options["num_classes"] = ds.num_classes
+    prepared = open_dataset(ds.root, format=ds.format, layout=ds.layout, cache_dir=cache_dir, **options)
+    warn_label_gaps(prepared)
+    train_split, test_split = ds.split_names
+    return SkeletonDataModule(prepared, train_split, test_split, batch_size=batch_size,
                               num_workers=ds.num_workers, seed=seed, label_fraction=label_fraction, drop_last=drop_last)
 
 

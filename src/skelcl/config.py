@@ -137,12 +137,26 @@ class DatasetConfig:
     name: str = "synthetic"
     format: str = "synthetic"  # prepared | crossclr | pyskl | custom | synthetic
     root: str = ""
-    split: str = "xsub"  # uses <split>_train / <split>_test
+    split: Any = "xsub"  # uses <split>_train / <split>_test; null: the plain train / test splits
     layout: Any = None  # null = from the data; a mapping = custom layout
     center_joint: Any = None  # centre each frame on this joint (0-based) on the device
     align_shoulders: bool = False
     num_workers: int = 0
+    num_classes: Any = None  # declared class count, checked against the labels (custom data: required)
     options: dict = field(default_factory=dict)  # format-specific (e.g. synthetic generator settings)
+
+    def __post_init__(self) -> None:
+        require(self, "split", self.split is None or (isinstance(self.split, str) and self.split != ""),
+                "must be a split name (NAME -> NAME_train / NAME_test) or null (plain train / test)")
+        require(self, "num_classes", self.num_classes is None or (isinstance(self.num_classes, int)
+                                                                  and self.num_classes >= 1),
+                "must be null or an integer >= 1 (the number of action classes)")
+        require(self, "num_workers", self.num_workers >= 0, "must be an integer >= 0")
+
+    @property
+    def split_names(self) -> tuple[str, str]:
+        """(train split, test split) in the prepared dataset."""
+        return ("train", "test") if self.split is None else (f"{self.split}_train", f"{self.split}_test")
 
 
 PROTOCOL_SCHEMAS = {"linear": LinearConfig, "knn": KNNConfig, "finetune": FinetuneConfig, "semi": FinetuneConfig}
