@@ -21,6 +21,7 @@ from skelcl.data.datamodule import SkeletonDataModule
 from skelcl.data.formats import warn_label_gaps
 from skelcl.data.streams import STREAMS
 from skelcl.divergence import DivergenceGuard
+from skelcl.interruption import InterruptCheckpoint
 
 FRAMEWORK_KWARGS = {"layout", "num_classes", "bodies", "encoder", "stream", "clip", "schedule", "run_epochs", "seed",
                     "center_joint", "align_shoulders"}
@@ -155,6 +156,7 @@ def build_trainer(cfg: DictConfig, run_dir: Path, epochs: int, loggers: list) ->
                         auto_insert_metric_name=False, every_n_epochs=cfg.checkpoint_every, save_top_k=-1,
                         save_last=True),
         DivergenceGuard(str(run_dir / "checkpoints")),
+        InterruptCheckpoint(run_dir / "checkpoints"),
     ]
     if cfg.get("progress_bar", True):
         callbacks.append(RichProgressBar())

@@ -20,6 +20,7 @@ import hydra
 import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.syntax import Syntax
@@ -34,6 +35,7 @@ from skelcl.divergence import TrainingDiverged
 from skelcl.encoders.official import load_encoder_weights
 from skelcl.eval.features import calibrate_batchnorm
 from skelcl.eval.protocols import eval_device, run_protocols
+from skelcl.interruption import exit_interrupted
 from skelcl.report.results import print_results, write_results
 
 log = logging.getLogger("skelcl")
@@ -84,7 +86,10 @@ def train(cfg: DictConfig) -> list:
     trainer = None
     if epochs > 0:
         trainer = build_trainer(cfg, run_dir, epochs, build_loggers(cfg, run_dir))
-        trainer.fit(model, datamodule=dm, ckpt_path=cfg.ckpt_path)
+        try:
+            trainer.fit(model, datamodule=dm, ckpt_path=cfg.ckpt_path)
+        except SIGTERMException:
+            exit_interrupted(trainer, run_dir / "checkpoints" / "interrupted.ckpt")
         if trainer.global_rank != 0:
             return []
     elif cfg.calibrate_bn and not cfg.get("init_from"):

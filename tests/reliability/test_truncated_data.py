@@ -23,9 +23,10 @@ def test_truncated_data_npy_says_sizes_and_the_prepare_command(tmp_path):
     size = data.stat().st_size
     with open(data, "r+b") as f:
         f.truncate(size - 1000)
-    with pytest.raises(ValueError, match=(rf"data.npy: truncated: {size - 1000:,} bytes, expected {size:,} for shape "
-                                          r"\(4, 3, 10, 25, 2\) float32; rebuild it with `python -m "
-                                          rf"skelcl.data.prepare ntu60 --raw <raw data dir> --out {root} --overwrite`")):
+    message = (rf"data.npy: truncated: {size - 1000:,} bytes, expected {size:,} for shape \(4, 3, 10, 25, 2\) "
+               rf"float32; rebuild it with `python -m skelcl.data.prepare ntu60 --raw <raw data dir> --out {root} "
+               r"--overwrite`")
+    with pytest.raises(ValueError, match=message):
         load_prepared(root)
 
 
