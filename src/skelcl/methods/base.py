@@ -80,6 +80,7 @@ class ContrastiveMethod(L.LightningModule):
         temperature: float = 0.07,
         momentum: float = 0.999,
         momentum_schedule: str = "constant",
+        momentum_offset_epochs: int = 0,
         ema_scope: str = "params",
         momentum_update: str = "before_key",
         key_init: str = "independent",
@@ -101,6 +102,9 @@ class ContrastiveMethod(L.LightningModule):
         self.seed = seed
         self.temperature = temperature
         self.base_momentum = momentum
+        if momentum_offset_epochs < 0:
+            raise ValueError(f"{type(self).__name__}: momentum_offset_epochs={momentum_offset_epochs} must be >= 0")
+        self.momentum_offset_epochs = int(momentum_offset_epochs)
         self.normalize = normalize
         self.queue_warmup_epochs = queue_warmup_epochs
         for name, value, allowed in [
@@ -150,10 +154,15 @@ class ContrastiveMethod(L.LightningModule):
         return [(self.encoder_q, self.encoder_k), (self.projector_q, self.projector_k)]
 
     def current_momentum(self) -> float:
+        """Constant, or the cosine ramp m_0 -> 1 over the run's optimiser steps. `momentum_offset_epochs` starts the
+        ramp that many epochs in (SkeAttnCLR's reference counts iterations from its 1-based epoch number)."""
         if self.momentum_schedule == "constant":
             return self.base_momentum
-        total = max(1, int(self.trainer.estimated_stepping_batches)) if self._trainer is not None else 1
-        progress = min(1.0, self.global_step / total)
+        total, offset = 1, 0
+        if self._trainer is not None:
+            total = max(1, int(self.trainer.estimated_stepping_batches))
+            offset = self.momentum_offset_epochs * total // max(1, int(self.trainer.max_epochs or 1))
+        progress = min(1.0, (self.global_step + offset) / total)
         return 1 - (1 - self.base_momentum) * (math.cos(math.pi * progress) + 1) / 2
 
     @torch.no_grad()
