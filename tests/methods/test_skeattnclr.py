@@ -402,8 +402,8 @@ def test_momentum_ramp_starts_one_epoch_in_like_the_reference():
                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
                         use_distributed_sampler=False)
     trainer.fit(m, train_dataloaders=loader)
-    # 4 steps, 2 per epoch: it = 2, 3, 4, 5 (capped at it_max = 4), not 0, 1, 2, 3
-    ramp = [1 - 0.004 * (math.cos(math.pi * min(1.0, it / 4)) + 1) / 2 for it in (2, 3, 4, 5)]
+    # 4 steps, 2 per epoch: it = 2, 3, 4, 5 (past it_max = 4 in the last step, uncapped), not 0, 1, 2, 3
+    ramp = [1 - 0.004 * (math.cos(math.pi * it / 4) + 1) / 2 for it in (2, 3, 4, 5)]
     assert seen == pytest.approx(ramp, abs=1e-12)
 
 

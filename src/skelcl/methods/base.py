@@ -162,7 +162,7 @@ class ContrastiveMethod(L.LightningModule):
         if self._trainer is not None:
             total = max(1, int(self.trainer.estimated_stepping_batches))
             offset = self.momentum_offset_epochs * total // max(1, int(self.trainer.max_epochs or 1))
-        progress = min(1.0, (self.global_step + offset) / total)
+        progress = (self.global_step + offset) / total  # past 1 only with an offset, as in that reference
         return 1 - (1 - self.base_momentum) * (math.cos(math.pi * progress) + 1) / 2
 
     @torch.no_grad()
