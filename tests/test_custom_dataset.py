@@ -47,3 +47,4 @@ def test_custom_layout_end_to_end(tmp_path, cache_dir, custom_data, method):
     run_train(overrides, tmp_path, cache_dir, tiny=tiny)
     rows = json.loads((tmp_path / "results.json").read_text())
     assert rows[0]["dataset"] == "custom" and rows[0]["method"] == method
+    assert rows[0]["dataset_file"] == "mydata"  # the fold's identity when sweeping dataset.root

@@ -92,3 +92,10 @@ def test_tensorboard_logger(tmp_path, cache_dir):
 def test_streams_run(tmp_path, cache_dir, stream):
     records = run_train([f"stream={stream}", "protocol=[knn]"], tmp_path, cache_dir)
     assert records[0].stream == stream
+
+
+def test_console_output_and_results_table_go_to_train_log(tmp_path, cache_dir):
+    run_train(["protocol=[knn]"], tmp_path, cache_dir)
+    log = (tmp_path / "train.log").read_text()
+    assert "config" in log and "data synthetic:" in log and f"run directory: {tmp_path}" in log
+    assert "| skeletonclr | stgcn | synthetic | xsub | joint | knn(k=20) |" in log  # the results table

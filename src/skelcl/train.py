@@ -56,9 +56,31 @@ def run_dir_of(cfg: DictConfig) -> Path:
         return Path(cfg.get("run_dir") or ".")
 
 
+def save_console_log(console: Console, path: Path, results: Path | None = None) -> None:
+    """Append what `console` printed (plain text) and the results table to the run's log file, beside Hydra's
+    log records, so the run directory keeps the whole console output."""
+    if not path.parent.is_dir():
+        return
+    text = console.export_text(clear=True)
+    if results is not None and results.is_file():
+        text += "\n" + results.read_text()
+    with open(path, "a") as f:
+        f.write(text)
+
+
 def train(cfg: DictConfig) -> list:
+    """Validate, pretrain, evaluate; the console output goes to <run dir>/train.log too."""
+    console = Console(record=True)
+    state: dict = {}
+    try:
+        return _train(cfg, console, state)
+    finally:
+        if int(L.fabric.utilities.rank_zero.rank_zero_only.rank) == 0:
+            save_console_log(console, run_dir_of(cfg) / "train.log", state.get("results"))
+
+
+def _train(cfg: DictConfig, console: Console, state: dict) -> list:
     start = time.time()
-    console = Console()
     run_dir = run_dir_of(cfg)
     typed = validate(cfg)  # before any data is touched
     check_resume(cfg)  # a resumed checkpoint must be readable and of this setting
@@ -97,6 +119,7 @@ def train(cfg: DictConfig) -> list:
         calibrate_batchnorm(model, dm.feature_loader("train"), eval_device(cfg))
     records = run_protocols(cfg, typed, model, dm, run_dir, epochs, cfg.method.name, start)
     write_results(run_dir, records)
+    state["results"] = run_dir / "results.md"
     print_results(records, console)
     console.print(f"run directory: {run_dir}")
     if trainer is not None:

@@ -26,6 +26,8 @@ class ResultRecord:
     # The official code's figure: the best of the periodic test evaluations, i.e. chosen on the test set.
     # Kept for comparison with papers only; top1 (the final epoch) is the honest headline.
     best_on_test_top1: float | None = None
+    # stem of dataset.root (e.g. fold3 for folds/fold3.pkl): tells folds apart in a sweep over dataset files
+    dataset_file: str | None = None
 
 
 def _fmt(v) -> str:
