@@ -89,8 +89,8 @@ def _check_layout(ds: PreparedDataset, layout: Any) -> PreparedDataset:
         return ds
     from skelcl.data.readers import load_layout
 
-    want = load_layout(layout, where=str(ds.root)) if isinstance(layout, (str, Path, Mapping)) else layout
+    want = load_layout(layout, where=ds.origin) if isinstance(layout, (str, Path, Mapping)) else layout
     if want != ds.layout:
-        raise DataFormatError(f"{ds.root}: stored layout '{ds.layout.name}' differs from the requested "
+        raise DataFormatError(f"{ds.origin}: stored layout '{ds.layout.name}' differs from the requested "
                               f"layout '{getattr(want, 'name', want)}'")
     return ds
