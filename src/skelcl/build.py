@@ -51,6 +51,18 @@ def _check_target(node: DictConfig, where: str, supplied: set[str]) -> None:
                          f"valid keys: {sorted(accepted - supplied)}")
 
 
+def _check_trainer(node: DictConfig) -> None:
+    """Unknown Trainer arguments fail with the config, not after the data and model are built."""
+    params = inspect.signature(L.Trainer.__init__).parameters
+    reserved = {"max_epochs", "logger", "callbacks", "default_root_dir", "plugins", "use_distributed_sampler",
+                "enable_progress_bar"}  # set by build_trainer
+    accepted = {k for k in params if k != "self"} - reserved
+    unknown = sorted(str(k) for k in node if str(k) not in accepted)
+    if unknown:
+        raise ConfigError(f"config 'trainer': unknown or reserved key(s) {unknown}; any other Lightning Trainer "
+                          "argument is accepted (epochs are set by `epochs=`)")
+
+
 def _check_views(views: DictConfig | None) -> None:
     """Build every augmentation view once (op names and parameters are checked at construction)."""
     from skelcl.augment.views import build_view
@@ -71,6 +83,7 @@ def validate(cfg: DictConfig, primary: str = "train") -> dict[str, Any]:
     if cfg.stream.name not in STREAMS:
         raise ConfigError(f"config 'stream.name': {cfg.stream.name!r}; choose one of {STREAMS}")
     _check_views(cfg.method.model.get("views"))
+    _check_trainer(cfg.trainer)
     typed = {
         "schedule": checked(ScheduleConfig, cfg.method.schedule, "method.schedule"),
         "clip": checked(ClipConfig, cfg.method.clip, "method.clip"),

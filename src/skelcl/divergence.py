@@ -1,7 +1,7 @@
 """Stop pretraining at the first non-finite loss (or weight) instead of training on, and reporting, NaN.
 
-The loss is checked before the backward pass and the model state (weights, BatchNorm statistics, queue)
-before the backward pass and after every optimiser step. A run with a too-high learning rate can keep a
+The loss is checked before the backward pass, and the model state (weights, BatchNorm statistics, queue)
+after every optimiser step. A run with a too-high learning rate can keep a
 finite loss while its activations overflow (the embeddings are normalised), leaving inf BatchNorm
 statistics that turn every feature into zero: that is caught too. Raising stops the run before the next
 checkpoint is written, so `last.ckpt` stays the last good state and no results are recorded.
@@ -44,16 +44,16 @@ class DivergenceGuard(L.Callback):
         self.checkpoint_dir = checkpoint_dir
 
     def on_before_backward(self, trainer: L.Trainer, pl_module: L.LightningModule, loss: torch.Tensor) -> None:
-        self._check(trainer, pl_module, {"loss": loss.detach()}, "after the forward pass")
+        self._check(trainer, pl_module, {"loss": loss.detach()}, state=False)
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         # after the optimiser step; steps without a backward pass (queue warm-up) get their loss checked here
-        self._check(trainer, pl_module, {}, "after the optimiser step")
+        self._check(trainer, pl_module, {}, state=True)
 
-    def _check(self, trainer: L.Trainer, pl_module: L.LightningModule, extra: dict, when: str) -> None:
+    def _check(self, trainer: L.Trainer, pl_module: L.LightningModule, extra: dict, state: bool) -> None:
         terms = {**getattr(pl_module, "step_terms", {}), **extra}
         bad_terms = nonfinite_terms(terms)
-        bad_state = [] if bad_terms else nonfinite_state(pl_module)
+        bad_state = nonfinite_state(pl_module) if state and not bad_terms else []
         if not trainer.strategy.reduce_boolean_decision(bool(bad_terms or bad_state), all=False):
             return
         if bad_terms:
@@ -61,7 +61,7 @@ class DivergenceGuard(L.Callback):
             what = "non-finite loss: " + ", ".join(f"{k}={float(terms[k].float().mean()):g}" for k in losses)
         elif bad_state:
             more = f" and {len(bad_state) - 3} more" if len(bad_state) > 3 else ""
-            what = f"non-finite model state {when}: " + ", ".join(bad_state[:3]) + more
+            what = "non-finite model state after the step: " + ", ".join(bad_state[:3]) + more
         else:
             what = "non-finite loss or model state on another process"
         last = Path(self.checkpoint_dir or ".") / "last.ckpt"

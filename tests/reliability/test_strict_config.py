@@ -52,3 +52,9 @@ def test_cli_bad_value_is_one_line_and_leaves_no_run_dir(tmp_path, cache_dir):
     assert proc.returncode == 1
     assert proc.stderr.strip() == "error: config 'method.schedule.batch_size' = 0: must be an integer >= 1"
     assert not (tmp_path / "run").exists()
+
+
+def test_unknown_trainer_argument_fails_before_data(tmp_path, cache_dir):
+    with pytest.raises(ValueError, match=r"config 'trainer': unknown or reserved key\(s\) \['max_epoch'\]"):
+        run_train(["+trainer.max_epoch=3"], tmp_path / "run", cache_dir)
+    assert not (tmp_path / "run").exists()
