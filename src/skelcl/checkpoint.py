@@ -29,6 +29,16 @@ IDENTITY = {
 }
 
 
+def _comparable(config: Mapping, key: str) -> Any:
+    """The value of `key` as identity: a dataset is compared by its file or directory name, not where it lies
+    (a moved or re-mounted copy, another cache directory for the generated dataset, is the same data)."""
+    value = OmegaConf.select(config, key, default=None)
+    if key == "dataset.root":
+        fmt = OmegaConf.select(config, "dataset.format", default=None)
+        return None if fmt == "synthetic" or not value else Path(str(value)).name
+    return OmegaConf.to_container(value, resolve=True) if isinstance(value, DictConfig) else value
+
+
 def read_checkpoint(path: Any, key: str = "ckpt_path", need_config: bool = True) -> dict:
     """Load `path` (CPU), naming the config `key` and the fix in every error. `need_config`: it must embed the
     run config (every checkpoint the entry points write does)."""
@@ -57,6 +67,14 @@ def read_checkpoint(path: Any, key: str = "ckpt_path", need_config: bool = True)
     return ckpt
 
 
+class _Absent:
+    def __repr__(self) -> str:
+        return "absent"
+
+
+_ABSENT = _Absent()
+
+
 def _flat(node: Any, prefix: str) -> dict[str, Any]:
     if isinstance(node, Mapping):
         out: dict[str, Any] = {}
@@ -68,15 +86,17 @@ def _flat(node: Any, prefix: str) -> dict[str, Any]:
 
 def identity_differences(saved: Mapping, now: DictConfig, groups: Iterable[str] = IDENTITY) -> dict[str, list[str]]:
     """group -> 'key: checkpoint value vs now' lines for every identity key that differs."""
-    current = OmegaConf.to_container(now, resolve=True)
+    before = OmegaConf.create(dict(saved or {}))
+    current = OmegaConf.create(OmegaConf.to_container(now, resolve=True))
     diffs: dict[str, list[str]] = {}
     for group in groups:
         for key in IDENTITY[group]:
-            a = _flat(OmegaConf.select(OmegaConf.create(saved), key, default=None) if saved else None, key)
-            b = _flat(OmegaConf.select(OmegaConf.create(current), key, default=None), key)
+            a = _flat(_comparable(before, key), key)
+            b = _flat(_comparable(current, key), key)
             for k in sorted(set(a) | set(b)):
-                if a.get(k) != b.get(k):
-                    diffs.setdefault(group, []).append(f"{k}: {a.get(k)!r} in the checkpoint, {b.get(k)!r} now")
+                if a.get(k, _ABSENT) != b.get(k, _ABSENT):
+                    diffs.setdefault(group, []).append(
+                        f"{k}: {a.get(k, _ABSENT)!r} in the checkpoint, {b.get(k, _ABSENT)!r} now")
     return diffs
 
 
@@ -94,7 +114,8 @@ def check_resume(cfg: DictConfig) -> dict | None:
         raise CheckpointError(f"ckpt_allow_changed: unknown group(s) {sorted(unknown)}; choose from {list(IDENTITY)}")
     diffs = identity_differences(ckpt["skelcl_config"], cfg, [g for g in IDENTITY if g not in allowed])
     if diffs:
-        lines = "; ".join(line for group in diffs.values() for line in group)
+        found = [line for group in diffs.values() for line in group]
+        lines = "; ".join(found[:6]) + (f"; and {len(found) - 6} more" if len(found) > 6 else "")
         groups = ",".join(diffs)
         raise CheckpointError(f"ckpt_path={cfg.ckpt_path} was trained with a different setting: {lines}. Resume with "
                               f"the checkpoint's setting, or pass ckpt_allow_changed=[{groups}] to continue from it "

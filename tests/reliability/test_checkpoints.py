@@ -75,3 +75,20 @@ def test_stale_checkpoint_temporaries_are_removed_on_start(tmp_path, cache_dir):
     stale.write_bytes(b"half a checkpoint")
     run_train(["protocol=[knn]", *TINY[:1]], tmp_path, cache_dir)
     assert not stale.exists() and (ckpts / "last.ckpt").is_file()
+
+
+def test_a_moved_dataset_is_the_same_dataset(tmp_path, trained):
+    from omegaconf import OmegaConf
+
+    from skelcl.checkpoint import identity_differences, read_checkpoint
+
+    saved = read_checkpoint(trained / "last.ckpt")["skelcl_config"]
+    moved = OmegaConf.create(saved)
+    moved.cache_dir = moved.dataset.root = str(tmp_path / "elsewhere")  # generated data in another cache
+    assert identity_differences(saved, moved) == {}
+    fold = OmegaConf.create(saved)
+    fold.dataset.format, fold.dataset.root = "custom", "/data/fold2.pkl"
+    saved_fold = OmegaConf.to_container(fold)
+    saved_fold["dataset"]["root"] = "/old/place/fold1.pkl"
+    assert identity_differences(saved_fold, fold)["dataset"] == [
+        "dataset.root: 'fold1.pkl' in the checkpoint, 'fold2.pkl' now"]
