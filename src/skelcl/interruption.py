@@ -33,7 +33,7 @@ class InterruptCheckpoint(OnExceptionCheckpoint):
 def exit_interrupted(trainer, checkpoint: Path) -> None:
     """Report where the interrupted state is and end the process with SIGTERM_STATUS."""
     last = checkpoint.with_name("last.ckpt")
-    exact = f" or {last} (exact, end of the last finished epoch)" if last.is_file() else ""
+    exact = f" ({last} holds the end of the last finished epoch)" if last.is_file() else ""
     sys.stderr.write(f"interrupted by SIGTERM at epoch {trainer.current_epoch}, step {trainer.global_step}; no "
-                     f"results were written. Resume with ckpt_path={checkpoint} (mid-epoch){exact}\n")
+                     f"results were written. Resume with ckpt_path={checkpoint}{exact}\n")
     raise SystemExit(SIGTERM_STATUS)
