@@ -136,6 +136,8 @@ USER_ERRORS = (ConfigError, CheckpointError, DataFormatError, LayoutError, Train
 def remove_unused_run_dir(run_dir: Path) -> None:
     """Hydra creates the run directory before the config is checked; drop it again if it holds only Hydra's
     own files, so a rejected command line leaves nothing behind."""
+    if run_dir.resolve() in (Path.cwd().resolve(), *Path.cwd().resolve().parents):
+        return  # hydra.run.dir=. or above: never remove the working directory
     if run_dir.is_dir() and all(p.name == ".hydra" or p.suffix == ".log" for p in run_dir.iterdir()):
         shutil.rmtree(run_dir, ignore_errors=True)
 
