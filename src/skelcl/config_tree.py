@@ -19,9 +19,9 @@ from skelcl.config import ConfigError, FinetuneConfig, LinearConfig, checked, re
 CONF = Path(str(resources.files("skelcl") / "conf"))
 #: keys the Python API may add on top of a primary config (tests and scripts compose without @hydra.main)
 API_KEYS = {"run_dir"}
-#: the method node: name, schedules (checked by their own schemas) and the model keyword arguments
-METHOD_KEYS = {"name", "schedule", "clip", "linear", "finetune", "semi", "model"}
-LOGGER_KEYS = {"name", "project", "entity", "group", "run_name", "tags", "offline"}
+#: config groups whose node's own keys are checked against the union of what their packaged options declare
+#: (method: name, schedule, clip, linear, finetune, semi, model; the typed sub-nodes are checked by their schemas)
+NODE_GROUPS = ("method", "stream", "logger")
 
 
 def declared_keys(primary: str) -> set[str]:
@@ -35,6 +35,15 @@ def declared_keys(primary: str) -> set[str]:
                 if not _global_package(name):  # e.g. experiment: its keys land at the top level, not under a node
                     keys.add(name)
     return keys | API_KEYS
+
+
+def packaged_keys(group: str) -> set[str]:
+    """Keys the packaged options of config group `group` declare (any of them)."""
+    keys: set[str] = set()
+    for path in (CONF / group).glob("*.yaml"):
+        node = OmegaConf.load(path)
+        keys |= {str(k) for k in node if k != "defaults"} if isinstance(node, DictConfig) else set()
+    return keys
 
 
 def _global_package(group: str) -> bool:
@@ -76,16 +85,14 @@ def check_tree(cfg: DictConfig, primary: str = "train") -> None:
     run = {k: cfg[k] for k in ("seed", "epochs", "checkpoint_every", "pretrain", "calibrate_bn", "progress_bar")
            if k in cfg}
     _check_run(run)
+    for group in NODE_GROUPS:
+        if isinstance(cfg.get(group), DictConfig):
+            check_keys(cfg[group], packaged_keys(group), group, hint)
     if "method" in cfg:
-        check_keys(cfg.method, METHOD_KEYS, "method", hint)
         for name, schema in (("linear", LinearConfig), ("finetune", FinetuneConfig), ("semi", FinetuneConfig)):
             node = cfg.method.get(name)
             if node is not None and not isinstance(node, ListConfig):
                 _check_partial(schema, node, f"method.{name}")
-    if "stream" in cfg:
-        check_keys(cfg.stream, {"name"}, "stream", hint)
-    if "logger" in cfg:
-        check_keys(cfg.logger, LOGGER_KEYS, "logger", hint)
 
 
 def _check_run(run: dict) -> None:
