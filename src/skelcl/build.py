@@ -63,6 +63,29 @@ def _check_trainer(node: DictConfig) -> None:
                           "argument is accepted (epochs are set by `epochs=`)")
 
 
+def _check_dataset_options(ds: DatasetConfig) -> None:
+    """`dataset.options` go to the format's reader as keyword arguments: unknown ones fail with the config."""
+    from dataclasses import fields
+
+    from skelcl.data import readers
+    from skelcl.data.synthetic import SyntheticConfig
+
+    if ds.format == "synthetic":
+        accepted = {f.name for f in fields(SyntheticConfig)}
+    elif ds.format in ("crossclr", "pyskl", "custom"):
+        reader = readers.convert_crossclr if ds.format == "crossclr" else readers.convert_pyskl
+        accepted = set(inspect.signature(reader).parameters) - {"root", "path", "cache_dir", "layout",
+                                                                  "require_classes"}
+    elif ds.format == "prepared":
+        accepted = set()
+    else:
+        return
+    unknown = sorted(set(ds.options) - accepted)
+    if unknown:
+        raise ConfigError(f"config 'dataset.options': unknown key(s) {unknown} for format '{ds.format}'; "
+                          f"valid keys: {sorted(accepted)}")
+
+
 def _check_views(views: DictConfig | None) -> None:
     """Build every augmentation view once (op names and parameters are checked at construction)."""
     from skelcl.augment.views import build_view
@@ -90,6 +113,7 @@ def validate(cfg: DictConfig, primary: str = "train") -> dict[str, Any]:
         "dataset": checked(DatasetConfig, cfg.dataset, "dataset"),
         "protocols": {},
     }
+    _check_dataset_options(typed["dataset"])
     for name, node in (cfg.get("protocol") or {}).items():
         if name not in PROTOCOL_SCHEMAS:
             raise ConfigError(f"unknown protocol '{name}'; choose from {sorted(PROTOCOL_SCHEMAS)}")

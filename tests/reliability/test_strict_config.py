@@ -58,3 +58,9 @@ def test_unknown_trainer_argument_fails_before_data(tmp_path, cache_dir):
     with pytest.raises(ValueError, match=r"config 'trainer': unknown or reserved key\(s\) \['max_epoch'\]"):
         run_train(["+trainer.max_epoch=3"], tmp_path / "run", cache_dir)
     assert not (tmp_path / "run").exists()
+
+
+def test_unknown_dataset_option_fails_with_the_config(tmp_path):
+    cfg = compose_train(["+dataset.options.num_subject=4"], tmp_path, tmp_path)
+    with pytest.raises(ValueError, match=r"'dataset.options': unknown key\(s\) \['num_subject'\] for format"):
+        validate(cfg)
