@@ -40,9 +40,38 @@ def custom_data(tmp_path_factory):
 @pytest.mark.parametrize("method", ["skeletonclr", "aimclr", "skeattnclr"])
 def test_custom_layout_end_to_end(tmp_path, cache_dir, custom_data, method):
     overrides = [f"method={method}", "dataset=custom", f"dataset.root={custom_data / 'mydata.pkl'}",
-                 f"dataset.layout={custom_data / 'mylayout.yaml'}", "dataset.split=main", "protocol=[knn]",
+                 f"dataset.layout={custom_data / 'mylayout.yaml'}", "dataset.split=main", "dataset.num_classes=5",
+                 "protocol=[knn]",
                  "encoder=stgcn", "method.model.queue_size=64"]
     tiny = [o for o in TINY if not o.startswith("dataset.options")]  # synthetic-only settings
     run_train(overrides, tmp_path, cache_dir, tiny=tiny)
     rows = json.loads((tmp_path / "results.json").read_text())
     assert rows[0]["dataset"] == "custom" and rows[0]["method"] == method
+    assert rows[0]["dataset_file"] == "mydata"  # the fold's identity when sweeping dataset.root
+
+
+def test_fold_sweep_keeps_each_folds_identity(tmp_path, cache_dir, custom_data):
+    """The README's cross-validation pattern: one pickle per fold with plain train/val splits, swept over."""
+    import shutil
+
+    from tests.conftest import run_cli
+
+    with open(custom_data / "mydata.pkl", "rb") as f:
+        data = pickle.load(f)
+    names = [a["frame_dir"] for a in data["annotations"]]
+    folds = []
+    for k in (1, 2):
+        val = names[(k - 1) * 16: k * 16]
+        split = {"train": [n for n in names if n not in val], "val": val}
+        folds.append(tmp_path / f"fold{k}.pkl")
+        with open(folds[-1], "wb") as f:
+            pickle.dump({"split": split, "annotations": data["annotations"]}, f)
+    shutil.copy(custom_data / "mylayout.yaml", tmp_path / "mylayout.yaml")
+    tiny = [o for o in TINY if not o.startswith("dataset.options")]
+    args = ["-m", "dataset=custom", f"dataset.layout={tmp_path / 'mylayout.yaml'}", "dataset.num_classes=5",
+            f"dataset.root={folds[0]},{folds[1]}", *tiny, "method.model.queue_size=64", "protocol=[knn]",
+            f"hydra.sweep.dir={tmp_path}/sweep"]
+    proc = run_cli("skelcl.train", args, tmp_path, cache_dir)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = [json.loads(p.read_text())[0] for p in sorted((tmp_path / "sweep").glob("*/results.json"))]
+    assert [(r["dataset_file"], r["split"]) for r in rows] == [("fold1", None), ("fold2", None)]

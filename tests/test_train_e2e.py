@@ -23,7 +23,7 @@ def test_pretrain_linear_knn_writes_results(tmp_path, cache_dir):
     assert "| linear |" in (tmp_path / "results.md").read_text()
     assert (tmp_path / "config.yaml").is_file()
     assert (tmp_path / "checkpoints" / "last.ckpt").is_file()
-    assert (tmp_path / "features" / "train.pt").is_file()  # linear and knn share one feature cache
+    assert len(list((tmp_path / "features").glob("train-*.pt"))) == 1  # linear and knn share one feature cache
     header = (tmp_path / "logs" / "metrics.csv").read_text().splitlines()[0]
     assert "train/query_cosine" in header  # the collapse monitor is logged on every run
 
@@ -92,3 +92,10 @@ def test_tensorboard_logger(tmp_path, cache_dir):
 def test_streams_run(tmp_path, cache_dir, stream):
     records = run_train([f"stream={stream}", "protocol=[knn]"], tmp_path, cache_dir)
     assert records[0].stream == stream
+
+
+def test_console_output_and_results_table_go_to_train_log(tmp_path, cache_dir):
+    run_train(["protocol=[knn]"], tmp_path, cache_dir)
+    log = (tmp_path / "train.log").read_text()
+    assert "config" in log and "data synthetic:" in log and f"run directory: {tmp_path}" in log
+    assert "| skeletonclr | stgcn | synthetic | xsub | joint | knn(k=20) |" in log  # the results table

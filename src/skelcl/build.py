@@ -15,9 +15,14 @@ from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from omegaconf import DictConfig, OmegaConf
 
-from skelcl.config import PROTOCOL_SCHEMAS, ClipConfig, DatasetConfig, ScheduleConfig, checked
+from skelcl.checkpoint import remove_stale_temporaries
+from skelcl.config import PROTOCOL_SCHEMAS, ClipConfig, ConfigError, DatasetConfig, ScheduleConfig, checked
+from skelcl.config_tree import check_tree
 from skelcl.data.datamodule import SkeletonDataModule
+from skelcl.data.formats import warn_label_gaps
 from skelcl.data.streams import STREAMS
+from skelcl.divergence import DivergenceGuard
+from skelcl.interruption import InterruptCheckpoint
 from skelcl.small_data import SmallDataConfig
 
 FRAMEWORK_KWARGS = {"layout", "num_classes", "bodies", "encoder", "stream", "clip", "schedule", "run_epochs", "seed",
@@ -27,11 +32,11 @@ FRAMEWORK_KWARGS = {"layout", "num_classes", "bodies", "encoder", "stream", "cli
 def _check_target(node: DictConfig, where: str, supplied: set[str]) -> None:
     """Fail early if `node`'s keys do not fit the signature of its `_target_` (typos in YAML or CLI)."""
     if "_target_" not in node:
-        raise ValueError(f"config '{where}' has no _target_")
+        raise ConfigError(f"config '{where}' has no _target_")
     try:
         target = get_class(node._target_)
     except Exception as e:
-        raise ValueError(f"config '{where}': cannot import _target_ {node._target_!r}: {e}") from None
+        raise ConfigError(f"config '{where}': cannot import _target_ {node._target_!r}: {e}") from None
     params: dict[str, inspect.Parameter] = {}
     for cls in target.__mro__:
         if cls is object or "__init__" not in vars(cls):
@@ -44,8 +49,43 @@ def _check_target(node: DictConfig, where: str, supplied: set[str]) -> None:
     given = {k for k in node if not k.startswith("_")} - {"name"}
     unknown = sorted(given - accepted)
     if unknown:
-        raise ValueError(f"config '{where}': unknown key(s) {unknown} for {node._target_}; "
+        raise ConfigError(f"config '{where}': unknown key(s) {unknown} for {node._target_}; "
                          f"valid keys: {sorted(accepted - supplied)}")
+
+
+def _check_trainer(node: DictConfig) -> None:
+    """Unknown Trainer arguments fail with the config, not after the data and model are built."""
+    params = inspect.signature(L.Trainer.__init__).parameters
+    reserved = {"max_epochs", "logger", "callbacks", "default_root_dir", "plugins", "use_distributed_sampler",
+                "enable_progress_bar"}  # set by build_trainer
+    accepted = {k for k in params if k != "self"} - reserved
+    unknown = sorted(str(k) for k in node if str(k) not in accepted)
+    if unknown:
+        raise ConfigError(f"config 'trainer': unknown or reserved key(s) {unknown}; any other Lightning Trainer "
+                          "argument is accepted (epochs are set by `epochs=`)")
+
+
+def _check_dataset_options(ds: DatasetConfig) -> None:
+    """`dataset.options` go to the format's reader as keyword arguments: unknown ones fail with the config."""
+    from dataclasses import fields
+
+    from skelcl.data import readers
+    from skelcl.data.synthetic import SyntheticConfig
+
+    if ds.format == "synthetic":
+        accepted = {f.name for f in fields(SyntheticConfig)}
+    elif ds.format in ("crossclr", "pyskl", "custom"):
+        reader = readers.convert_crossclr if ds.format == "crossclr" else readers.convert_pyskl
+        accepted = set(inspect.signature(reader).parameters) - {"root", "path", "cache_dir", "layout",
+                                                                  "require_classes"}
+    elif ds.format == "prepared":
+        accepted = set()
+    else:
+        return
+    unknown = sorted(set(ds.options) - accepted)
+    if unknown:
+        raise ConfigError(f"config 'dataset.options': unknown key(s) {unknown} for format '{ds.format}'; "
+                          f"valid keys: {sorted(accepted)}")
 
 
 def _check_views(views: DictConfig | None) -> None:
@@ -57,16 +97,18 @@ def _check_views(views: DictConfig | None) -> None:
         try:
             build_view(spec, NTU25)
         except Exception as e:
-            raise ValueError(f"config 'method.model.views.{name}': {e}") from None
+            raise ConfigError(f"config 'method.model.views.{name}': {e}") from None
 
 
-def validate(cfg: DictConfig) -> dict[str, Any]:
-    """Check the whole composed config before any work; return the typed nodes."""
+def validate(cfg: DictConfig, primary: str = "train") -> dict[str, Any]:
+    """Check the whole composed config before any work; return the typed nodes. Raises ConfigError."""
+    check_tree(cfg, primary)
     _check_target(cfg.method.model, "method.model", FRAMEWORK_KWARGS)
     _check_target(cfg.encoder, "encoder", {"layout", "in_channels", "frames", "bodies"})
     if cfg.stream.name not in STREAMS:
-        raise ValueError(f"config 'stream.name': {cfg.stream.name!r}; choose one of {STREAMS}")
+        raise ConfigError(f"config 'stream.name': {cfg.stream.name!r}; choose one of {STREAMS}")
     _check_views(cfg.method.model.get("views"))
+    _check_trainer(cfg.trainer)
     typed = {
         "schedule": checked(ScheduleConfig, cfg.method.schedule, "method.schedule"),
         "clip": checked(ClipConfig, cfg.method.clip, "method.clip"),
@@ -74,9 +116,10 @@ def validate(cfg: DictConfig) -> dict[str, Any]:
         "small_data": checked(SmallDataConfig, cfg.get("small_data") or {}, "small_data"),
         "protocols": {},
     }
+    _check_dataset_options(typed["dataset"])
     for name, node in (cfg.get("protocol") or {}).items():
         if name not in PROTOCOL_SCHEMAS:
-            raise ValueError(f"unknown protocol '{name}'; choose from {sorted(PROTOCOL_SCHEMAS)}")
+            raise ConfigError(f"unknown protocol '{name}'; choose from {sorted(PROTOCOL_SCHEMAS)}")
         typed["protocols"][name] = checked(PROTOCOL_SCHEMAS[name], node, f"protocol.{name}")
     return typed
 
@@ -90,8 +133,13 @@ def build_datamodule(ds: DatasetConfig, cache_dir: str, batch_size: int, seed: i
                      label_fraction: float = 1.0, drop_last: bool = True) -> SkeletonDataModule:
     from skelcl.data.open import open_dataset
 
-    prepared = open_dataset(ds.root, format=ds.format, layout=ds.layout, cache_dir=cache_dir, **ds.options)
-    return SkeletonDataModule(prepared, f"{ds.split}_train", f"{ds.split}_test", batch_size=batch_size,
+    options = dict(ds.options)
+    if ds.num_classes is not None:
+        options["num_classes"] = ds.num_classes
+    prepared = open_dataset(ds.root, format=ds.format, layout=ds.layout, cache_dir=cache_dir, **options)
+    warn_label_gaps(prepared)
+    train_split, test_split = ds.split_names
+    return SkeletonDataModule(prepared, train_split, test_split, batch_size=batch_size,
                               num_workers=ds.num_workers, seed=seed, label_fraction=label_fraction, drop_last=drop_last)
 
 
@@ -170,10 +218,13 @@ def build_loggers(cfg: DictConfig, run_dir: Path) -> list:
 def build_trainer(cfg: DictConfig, run_dir: Path, epochs: int, loggers: list,
                   extra_callbacks: list | None = None) -> L.Trainer:
     trainer_kwargs = OmegaConf.to_container(cfg.trainer, resolve=True)
+    remove_stale_temporaries(run_dir / "checkpoints")  # left by a write that a killed process never finished
     callbacks = [*(extra_callbacks or []),
         ModelCheckpoint(dirpath=str(run_dir / "checkpoints"), filename="epoch{epoch:03d}",
                         auto_insert_metric_name=False, every_n_epochs=cfg.checkpoint_every, save_top_k=-1,
                         save_last=True),
+        DivergenceGuard(str(run_dir / "checkpoints")),
+        InterruptCheckpoint(run_dir / "checkpoints"),
     ]
     if cfg.get("progress_bar", True):
         callbacks.append(RichProgressBar())

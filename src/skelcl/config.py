@@ -3,10 +3,45 @@ unknown or mistyped key, so typos stop a run before any data is touched."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+
+class ConfigError(ValueError):
+    """A config key that is unknown, mistyped or out of range; the message names the key and what is allowed."""
+
+
+class FieldRangeError(ValueError):
+    """Raised by a schema's own checks; `checked` turns it into a ConfigError with the node's full key."""
+
+    def __init__(self, key: str, value: Any, allowed: str) -> None:
+        super().__init__(f"{key}={value!r}: {allowed}")
+        self.key, self.value, self.allowed = key, value, allowed
+
+
+def require(node: Any, key: str, ok: bool, allowed: str) -> None:
+    """Fail with the key, its value and the allowed range unless `ok`."""
+    if not ok:
+        raise FieldRangeError(key, getattr(node, key), allowed)
+
+
+def _finite(x: float) -> bool:
+    return isinstance(x, (int, float)) and math.isfinite(x)
+
+
+def _check_schedule(node: Any, epochs: str = "epochs") -> None:
+    """Ranges every optimiser schedule shares (pretraining, linear probe, finetuning)."""
+    require(node, epochs, getattr(node, epochs) >= 1, "must be an integer >= 1")
+    require(node, "batch_size", node.batch_size >= 1, "must be an integer >= 1")
+    require(node, "lr", _finite(node.lr) and node.lr > 0, "must be a number > 0")
+    require(node, "momentum", 0 <= node.momentum < 1, "must lie in [0, 1)")
+    require(node, "weight_decay", _finite(node.weight_decay) and node.weight_decay >= 0, "must be a number >= 0")
+    require(node, "gamma", _finite(node.gamma) and node.gamma > 0, "must be a number > 0")
+    require(node, "milestones", all(m >= 0 for m in node.milestones), "must be epochs >= 0")
 
 
 @dataclass
@@ -25,6 +60,11 @@ class ScheduleConfig:
     warmup_epochs: int = 0
     drop_last: bool = True  # the ST-GCN family drops the last partial batch; AS-CAL keeps it
 
+    def __post_init__(self) -> None:
+        _check_schedule(self)
+        require(self, "optimizer", self.optimizer in ("sgd", "adam"), "choose 'sgd' or 'adam'")
+        require(self, "warmup_epochs", self.warmup_epochs >= 0, "must be an integer >= 0")
+
 
 @dataclass
 class ClipConfig:
@@ -32,6 +72,10 @@ class ClipConfig:
 
     frames: int = 50
     temporal: str = "resize"
+
+    def __post_init__(self) -> None:
+        require(self, "frames", self.frames >= 1, "must be an integer >= 1")
+        require(self, "temporal", self.temporal in ("resize", "first"), "choose 'resize' or 'first'")
 
 
 @dataclass
@@ -46,12 +90,20 @@ class LinearConfig:
     weight_decay: float = 0.0
     init_std: float = 0.02
 
+    def __post_init__(self) -> None:
+        _check_schedule(self)
+        require(self, "init_std", _finite(self.init_std) and self.init_std > 0, "must be a number > 0")
+
 
 @dataclass
 class KNNConfig:
     k: int = 20
     temperature: float = 0.1
     nearest: bool = True  # also report 1-NN (cosine), the figure unsupervised-skeleton papers quote
+
+    def __post_init__(self) -> None:
+        require(self, "k", self.k >= 1, "must be an integer >= 1")
+        require(self, "temperature", _finite(self.temperature) and self.temperature > 0, "must be a number > 0")
 
 
 LABELLED_SUBSETS = ("balanced", "first_k")
@@ -76,6 +128,9 @@ class FinetuneConfig:
     def __post_init__(self) -> None:  # checked with the config, so a typo fails before pretraining, not after
         if self.subset not in LABELLED_SUBSETS:
             raise ValueError(f"subset '{self.subset}' is unknown; choose one of {list(LABELLED_SUBSETS)}")
+        _check_schedule(self)
+        require(self, "warmup_epochs", self.warmup_epochs >= 0, "must be an integer >= 0")
+        require(self, "label_fraction", 0 < self.label_fraction <= 1, "must lie in (0, 1]")
 
 
 @dataclass
@@ -83,25 +138,46 @@ class DatasetConfig:
     name: str = "synthetic"
     format: str = "synthetic"  # prepared | crossclr | pyskl | custom | synthetic
     root: str = ""
-    split: str = "xsub"  # uses <split>_train / <split>_test
+    split: Any = "xsub"  # uses <split>_train / <split>_test; null: the plain train / test splits
     layout: Any = None  # null = from the data; a mapping = custom layout
     center_joint: Any = None  # centre each frame on this joint (0-based) on the device
     align_shoulders: bool = False
     normalize: str = "frame"  # frame: per-frame center_joint / align_shoulders | sequence: one transform per clip
     recipe: str = "auto"  # auto: the small-data rule decides from the split's size | paper: the method's own recipe
     num_workers: int = 0
+    num_classes: Any = None  # declared class count, checked against the labels (custom data: required)
     options: dict = field(default_factory=dict)  # format-specific (e.g. synthetic generator settings)
+
+    def __post_init__(self) -> None:
+        require(self, "split", self.split is None or (isinstance(self.split, str) and self.split != ""),
+                "must be a split name (NAME -> NAME_train / NAME_test) or null (plain train / test)")
+        require(self, "num_classes", self.num_classes is None or (isinstance(self.num_classes, int)
+                                                                  and self.num_classes >= 1),
+                "must be null or an integer >= 1 (the number of action classes)")
+        require(self, "num_workers", self.num_workers >= 0, "must be an integer >= 0")
+
+    @property
+    def split_names(self) -> tuple[str, str]:
+        """(train split, test split) in the prepared dataset."""
+        return ("train", "test") if self.split is None else (f"{self.split}_train", f"{self.split}_test")
 
 
 PROTOCOL_SCHEMAS = {"linear": LinearConfig, "knn": KNNConfig, "finetune": FinetuneConfig, "semi": FinetuneConfig}
 
 
 def checked(schema: type, node: DictConfig | dict, where: str) -> Any:
-    """Merge `node` into `schema`; raise a ValueError that names the config node on any unknown key or bad type."""
+    """Merge `node` into `schema`; raise a one-line ConfigError naming the full key on any unknown key, bad type
+    or out-of-range value."""
     try:
         if isinstance(node, DictConfig):  # resolve interpolations against the whole config first
             node = OmegaConf.to_container(node, resolve=True, throw_on_missing=True)
         merged = OmegaConf.merge(OmegaConf.structured(schema), node)
         return OmegaConf.to_object(merged)  # runs the schema's own checks (__post_init__)
-    except Exception as e:  # omegaconf raises several error types; one clear message is what users need
-        raise ValueError(f"invalid config '{where}': {e}") from None
+    except FieldRangeError as e:
+        raise ConfigError(f"config '{where}.{e.key}' = {e.value!r}: {e.allowed}") from None
+    except OmegaConfBaseException as e:
+        key = getattr(e, "full_key", None)
+        msg = str(getattr(e, "msg", e)).splitlines()[0]
+        raise ConfigError(f"invalid config '{where + '.' + key if key else where}': {msg}") from None
+    except Exception as e:  # e.g. a schema's own ValueError; one clear message is what users need
+        raise ConfigError(f"invalid config '{where}': {e}") from None

@@ -12,40 +12,29 @@ from pathlib import Path
 
 import hydra
 import lightning as L
-import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
 from rich.console import Console
 
 from skelcl.build import build_datamodule, build_method, validate
+from skelcl.checkpoint import epochs_completed, read_checkpoint
+from skelcl.config_tree import check_tree
 from skelcl.eval.protocols import run_protocols
 from skelcl.report.plots import draw_and_log
 from skelcl.report.provenance import run_provenance
 from skelcl.report.results import print_results, write_results
-from skelcl.train import print_config_tree, run_dir_of
+from skelcl.train import print_config_tree, run_dir_of, run_reporting_errors
 
 
-def load_run_config(ckpt_path: str | Path) -> tuple[DictConfig, dict]:
-    ckpt_path = Path(ckpt_path)
-    if not ckpt_path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {ckpt_path}")
-    ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False)
-    if "skelcl_config" not in ckpt:
-        raise ValueError(f"{ckpt_path}: not a skelcl checkpoint (no embedded run config)")
+def load_run_config(ckpt_path: str | Path, key: str = "ckpt") -> tuple[DictConfig, dict]:
+    ckpt = read_checkpoint(ckpt_path, key)
     return OmegaConf.create(ckpt["skelcl_config"]), ckpt
-
-
-def epochs_completed(ckpt: dict) -> int:
-    """Pretraining epochs finished when the checkpoint was written (Lightning's loop progress)."""
-    try:
-        return int(ckpt["loops"]["fit_loop"]["epoch_progress"]["current"]["completed"])
-    except KeyError:
-        return int(ckpt.get("epoch", 0))
 
 
 def evaluate(cfg: DictConfig) -> list:
     start = time.time()
     console = Console()
     run_dir = run_dir_of(cfg)
+    check_tree(cfg, "evaluate")
     saved, ckpt = load_run_config(cfg.ckpt)
     merged = saved.copy()
     with open_dict(merged):
@@ -81,7 +70,7 @@ def evaluate(cfg: DictConfig) -> list:
 
 @hydra.main(config_path="conf", config_name="evaluate", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    evaluate(cfg)
+    run_reporting_errors(evaluate, cfg)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ The composed config is printed as a tree and saved as <run dir>/config.yaml; res
 from __future__ import annotations
 
 import logging
+import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import hydra
 import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 from rich.syntax import Syntax
@@ -32,9 +35,15 @@ from skelcl.build import (
     run_epochs,
     validate,
 )
+from skelcl.checkpoint import CheckpointError, check_resume
+from skelcl.config import ConfigError
+from skelcl.data.formats import DataFormatError
+from skelcl.data.layouts import LayoutError
+from skelcl.divergence import TrainingDiverged
 from skelcl.encoders.official import load_encoder_weights
 from skelcl.eval.features import calibrate_batchnorm
 from skelcl.eval.protocols import eval_device, run_protocols
+from skelcl.interruption import exit_interrupted
 from skelcl.methods.collapse import CollapseMonitor
 from skelcl.report.plots import draw_and_log
 from skelcl.report.provenance import run_provenance
@@ -59,11 +68,34 @@ def run_dir_of(cfg: DictConfig) -> Path:
         return Path(cfg.get("run_dir") or ".")
 
 
+def save_console_log(console: Console, path: Path, results: Path | None = None) -> None:
+    """Append what `console` printed (plain text) and the results table to the run's log file, beside Hydra's
+    log records, so the run directory keeps the whole console output."""
+    if not path.parent.is_dir():
+        return
+    text = console.export_text(clear=True)
+    if results is not None and results.is_file():
+        text += "\n" + results.read_text()
+    with open(path, "a") as f:
+        f.write(text)
+
+
 def train(cfg: DictConfig) -> list:
+    """Validate, pretrain, evaluate; the console output goes to <run dir>/train.log too."""
+    console = Console(record=True)
+    state: dict = {}
+    try:
+        return _train(cfg, console, state)
+    finally:
+        if int(L.fabric.utilities.rank_zero.rank_zero_only.rank) == 0:
+            save_console_log(console, run_dir_of(cfg) / "train.log", state.get("results"))
+
+
+def _train(cfg: DictConfig, console: Console, state: dict) -> list:
     start = time.time()
-    console = Console()
     run_dir = run_dir_of(cfg)
     typed = validate(cfg)  # before any data is touched
+    check_resume(cfg)  # a resumed checkpoint must be readable and of this setting
     dm = build_datamodule(typed["dataset"], cfg.cache_dir, typed["schedule"].batch_size, int(cfg.seed),
                           drop_last=typed["schedule"].drop_last)
     recipe = apply_small_data_rule(cfg, dm)
@@ -96,7 +128,10 @@ def train(cfg: DictConfig) -> list:
     monitor = CollapseMonitor()
     if epochs > 0:
         trainer = build_trainer(cfg, run_dir, epochs, build_loggers(cfg, run_dir), [monitor])
-        trainer.fit(model, datamodule=dm, ckpt_path=cfg.ckpt_path)
+        try:
+            trainer.fit(model, datamodule=dm, ckpt_path=cfg.ckpt_path)
+        except SIGTERMException:
+            exit_interrupted(trainer, run_dir / "checkpoints" / "interrupted.ckpt")
         if trainer.global_rank != 0:
             return []
         if monitor.verdict:
@@ -110,6 +145,7 @@ def train(cfg: DictConfig) -> list:
         r.collapsed = monitor.verdict is not None
     checkpoint = run_dir / "checkpoints" / "last.ckpt" if trainer is not None else cfg.get("init_from")
     write_results(run_dir, records, run_provenance(cfg, dm, checkpoint, start))
+    state["results"] = run_dir / "results.md"
     print_results(records, console)
     if cfg.get("plots", True):
         draw_and_log(run_dir, model, dm, trainer.loggers if trainer is not None else [], console, int(cfg.seed))
@@ -123,9 +159,32 @@ def train(cfg: DictConfig) -> list:
     return records
 
 
+#: errors whose message says what is wrong and how to fix it: printed as one line, without a traceback
+USER_ERRORS = (ConfigError, CheckpointError, DataFormatError, LayoutError, TrainingDiverged, FileNotFoundError)
+
+
+def remove_unused_run_dir(run_dir: Path) -> None:
+    """Hydra creates the run directory before the config is checked; drop it again if it holds only Hydra's
+    own files, so a rejected command line leaves nothing behind."""
+    if run_dir.resolve() in (Path.cwd().resolve(), *Path.cwd().resolve().parents):
+        return  # hydra.run.dir=. or above: never remove the working directory
+    if run_dir.is_dir() and all(p.name == ".hydra" or p.suffix == ".log" for p in run_dir.iterdir()):
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def run_reporting_errors(fn, cfg: DictConfig) -> None:
+    """Run an entry point; a user error ends the process with its one-line message and exit status 1."""
+    try:
+        fn(cfg)
+    except USER_ERRORS as e:
+        if isinstance(e, (ConfigError, CheckpointError)):
+            remove_unused_run_dir(run_dir_of(cfg))
+        sys.exit(f"error: {e}")
+
+
 @hydra.main(config_path="conf", config_name="train", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    train(cfg)
+    run_reporting_errors(train, cfg)
 
 
 if __name__ == "__main__":

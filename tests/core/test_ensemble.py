@@ -33,3 +33,9 @@ def test_cli_reads_run_dirs(tmp_path):
     res = main([str(tmp_path / "joint"), str(tmp_path / "motion"), "--out", str(tmp_path / "ens.json")])
     assert res["top1"] == 100.0 and (tmp_path / "ens.json").is_file()
     assert parse_weights(None) == {"joint": 0.6, "motion": 0.4, "bone": 0.6}
+
+
+def test_the_same_stream_twice_is_refused():
+    j = part("joint", [[1.0, 0.0]], [0])
+    with pytest.raises(ValueError, match=r"stream\(s\) \['joint'\] given more than once"):
+        ensemble([j, j, j], {"joint": 0.6})

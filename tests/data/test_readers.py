@@ -107,11 +107,11 @@ def test_custom_layout(tmp_path):
     anns = [fx.pyskl_annotation(rng, f"clip{i}", i % 3, 10 + i, bodies=1, joints=5) for i in range(6)]
     path = fx.write_pyskl(tmp_path / "mine.pkl", anns, {"train": [f"clip{i}" for i in range(4)],
                                                          "test": ["clip4", "clip5"]})
-    ds = open_dataset(path, format="custom", layout=tmp_path / "stick5.yaml")
+    ds = open_dataset(path, format="custom", layout=tmp_path / "stick5.yaml", num_classes=3)
     assert ds.layout.name == "stick5" and ds.layout.num_joints == 5 and ds.layout.center == 1
     assert ds.layout.pairs == ((3, 4),) and ds.shape == (6, 3, 15, 5, 1) and ds.num_classes == 3
     ds2 = open_dataset(path, format="custom", layout={"layout": {**layout, "name": "stick5b"}},
-                       cache_dir=tmp_path / "c")
+                       cache_dir=tmp_path / "c", num_classes=3)
     assert ds2.layout.name == "stick5b"
     with pytest.raises(ValueError, match="needs layout"):
         open_dataset(path, format="custom")

@@ -336,7 +336,7 @@ class DictClips(torch.utils.data.Dataset):
 
 
 def test_momentum_ramp_and_exact_ema_after_the_optimizer_step():
-    m = make_model()
+    m = make_model(momentum_offset_epochs=0)  # the plain ramp; the reference's offset is tested below
     rec = {"m": []}
     original = m.momentum_update
 
@@ -385,6 +385,26 @@ def test_momentum_ramp_and_exact_ema_after_the_optimizer_step():
         else:  # num_batches_tracked is copied
             assert torch.equal(v, q1[name]), name
     assert all(p.grad is None for p in m.encoder_k.parameters())
+
+
+def test_momentum_ramp_starts_one_epoch_in_like_the_reference():
+    """Reference: it = epoch * iters_per_epoch + i with a 1-based epoch, it_max = iters_per_epoch * epochs."""
+    m = make_model()
+    assert m.momentum_offset_epochs == 1  # the faithful default
+    seen = []
+
+    class Probe(L.Callback):
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+            seen.append(pl_module.current_momentum())
+
+    loader = torch.utils.data.DataLoader(DictClips(clips(n=8)), batch_size=4, shuffle=False)
+    trainer = L.Trainer(max_epochs=2, limit_train_batches=2, accelerator="cpu", logger=False, callbacks=[Probe()],
+                        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                        use_distributed_sampler=False)
+    trainer.fit(m, train_dataloaders=loader)
+    # 4 steps, 2 per epoch: it = 2, 3, 4, 5 (past it_max = 4 in the last step, uncapped), not 0, 1, 2, 3
+    ramp = [1 - 0.004 * (math.cos(math.pi * it / 4) + 1) / 2 for it in (2, 3, 4, 5)]
+    assert seen == pytest.approx(ramp, abs=1e-12)
 
 
 # -------------------------------------------------------------------------------- determinism, layouts

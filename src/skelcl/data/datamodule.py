@@ -83,7 +83,7 @@ class SkeletonDataModule(L.LightningDataModule):
             self.train_idx = prepared.split(train_split)
             self.test_idx = prepared.split(test_split)
         if len(self.train_idx) == 0:
-            raise DataFormatError(f"{prepared.root}: split '{train_split}' is empty")
+            raise DataFormatError(f"{prepared.origin}: split '{train_split}' is empty")
         if subset not in LABELLED_SUBSETS:
             raise ValueError(f"unknown labelled-subset rule '{subset}'; choose one of {list(LABELLED_SUBSETS)}")
         if label_fraction < 1.0:

@@ -17,6 +17,7 @@ everything has been validated: a crash or Ctrl-C never leaves a half-written dat
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 from collections.abc import Iterator, Mapping, Sequence
@@ -27,6 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from skelcl.data.layouts import Layout, get_layout
+
+log = logging.getLogger("skelcl.data")
 
 FORMAT_TAG = "skelcl-prepared"
 FORMAT_VERSION = 1
@@ -238,15 +241,60 @@ class PreparedDataset:
     class_names: list[str]
     meta: dict
 
+    @property
+    def origin(self) -> str:
+        """The user's file or directory this dataset was converted from (else its own directory), for messages."""
+        return str(self.meta.get("source", {}).get("converted_from") or self.root)
+
     def split(self, name: str) -> np.ndarray:
         if name not in self.splits:
             raise DataFormatError(
-                f"{self.root}: no split named '{name}'; available splits: {sorted(self.splits)}")
+                f"{self.origin}: no split named '{name}'; available splits: {sorted(self.splits)}. dataset.split=NAME "
+                "uses NAME_train / NAME_test, dataset.split=null the plain train / test")
         return self.splits[name]
 
     @property
     def shape(self) -> tuple[int, ...]:
         return tuple(self.data.shape)
+
+
+def warn_label_gaps(ds: PreparedDataset) -> list[int]:
+    """Warn about class ids in 0..num_classes-1 that no sample has (often 1-based labels or a wrong num_classes);
+    returns them."""
+    counts = np.bincount(ds.labels, minlength=ds.num_classes)
+    empty = np.flatnonzero(counts == 0).tolist()
+    if empty:
+        shown = ", ".join(map(str, empty[:10])) + (f" and {len(empty) - 10} more" if len(empty) > 10 else "")
+        log.warning("%s: %d of %d classes have no sample (class ids %s); labels must be 0-based ids 0..%d: check "
+                    "dataset.num_classes and the labels", ds.origin, len(empty), ds.num_classes, shown,
+                    ds.num_classes - 1)
+    return empty
+
+
+def rebuild_hint(root: Path, meta: dict) -> str:
+    """How to get a complete copy of the prepared dataset at `root` back."""
+    source = meta.get("source", {}) if isinstance(meta, dict) else {}
+    if source.get("converted_from") or "generator" in source:
+        return f"delete {root} and run again: it is rebuilt from its source on the next use"
+    return (f"rebuild it with `python -m skelcl.data.prepare {meta.get('name', '<dataset>')} --raw <raw data dir> "
+            f"--out {root} --overwrite`")
+
+
+def _check_npy_size(path: Path, root: Path, meta: dict) -> None:
+    """A truncated .npy (interrupted copy or download) fails with the expected and actual size, not numpy's
+    'mmap length is greater than file size'."""
+    with open(path, "rb") as f:
+        try:
+            version = np.lib.format.read_magic(f)
+            shape, fortran, dtype = (np.lib.format.read_array_header_1_0(f) if version == (1, 0)
+                                     else np.lib.format.read_array_header_2_0(f))
+        except ValueError as e:
+            raise DataFormatError(f"{path}: not a readable .npy file ({e}); {rebuild_hint(root, meta)}") from None
+        expected = f.tell() + int(np.prod(shape)) * dtype.itemsize
+    actual = path.stat().st_size
+    if actual < expected:
+        raise DataFormatError(f"{path}: truncated: {actual:,} bytes, expected {expected:,} for shape {tuple(shape)} "
+                              f"{dtype}; {rebuild_hint(root, meta)}")
 
 
 def load_prepared(root: str | Path, mmap: bool = True) -> PreparedDataset:
@@ -265,6 +313,8 @@ def load_prepared(root: str | Path, mmap: bool = True) -> PreparedDataset:
     for f in ("data.npy", "labels.npy", "lengths.npy", "samples.npz", "splits.npz"):
         if not (root / f).is_file():
             raise DataFormatError(f"{root}: missing file {f}")
+    for f in ("data.npy", "labels.npy", "lengths.npy"):
+        _check_npy_size(root / f, root, meta)
     data = np.load(root / "data.npy", mmap_mode="r" if mmap else None)
     if data.ndim != 5 or data.dtype != np.float32:
         raise DataFormatError(f"{root / 'data.npy'}: expected float32 (N, C, T, V, M), got {data.dtype} {data.shape}")

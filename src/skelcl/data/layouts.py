@@ -33,34 +33,43 @@ class Layout:
     parts: tuple[tuple[int, ...], ...] = ()
     joint_names: tuple[str, ...] = field(default=())
     shoulders: tuple[int, int] | None = None  # (left, right), for shoulder alignment
+    #: first joint number in messages: 1 for layouts written with `one_based: true` (not part of the layout)
+    numbering: int = field(default=0, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         v = self.num_joints
-        where = f"layout '{self.name}'"
+        off = self.numbering
+        where = f"layout '{self.name}'" + (" (1-based joint numbers)" if off else "")
         if v < 1:
             raise LayoutError(f"{where}: num_joints must be >= 1, got {v}")
 
+        def n(*joints: int) -> str:  # joints as the user wrote them
+            return ", ".join(str(j + off) for j in joints)
+
         def check(j: int, what: str) -> None:
             if not isinstance(j, int) or not 0 <= j < v:
-                raise LayoutError(f"{where}: {what} names joint {j}, which does not exist (joints are 0..{v - 1})")
+                raise LayoutError(f"{where}: {what} names joint {n(j)}, which does not exist "
+                                  f"(joints are {off}..{v - 1 + off})")
 
         for c, p in self.bones:
-            check(c, f"bone ({c}, {p})")
-            check(p, f"bone ({c}, {p})")
+            check(c, f"bone [{n(c, p)}]")
+            check(p, f"bone [{n(c, p)}]")
         children = [c for c, _ in self.bones]
-        if len(set(children)) != len(children):
-            raise LayoutError(f"{where}: a joint appears twice as a bone child: {sorted(children)}")
+        twice = sorted({c for c in children if children.count(c) > 1})
+        if twice:
+            raise LayoutError(f"{where}: joint(s) {n(*twice)} appear twice as a bone child (each bone is "
+                              "[joint, parent]; every joint has one parent, the root is its own parent)")
         check(self.center, "center")
         seen: set[int] = set()
         for a, b in self.pairs:
-            check(a, f"left/right pair ({a}, {b})")
-            check(b, f"left/right pair ({a}, {b})")
+            check(a, f"left/right pair [{n(a, b)}]")
+            check(b, f"left/right pair [{n(a, b)}]")
             if a == b or a in seen or b in seen:
-                raise LayoutError(f"{where}: joint used in more than one left/right pair: ({a}, {b})")
+                raise LayoutError(f"{where}: joint used in more than one left/right pair: [{n(a, b)}]")
             seen.update((a, b))
         for part in self.parts:
             for j in part:
-                check(j, f"part {list(part)}")
+                check(j, f"part [{n(*part)}]")
         if self.shoulders is not None:
             for j in self.shoulders:
                 check(j, "shoulders")
@@ -123,6 +132,7 @@ class Layout:
             parts=tuple(tuple(j(x) for x in part) for part in d.get("parts", ())),
             joint_names=tuple(d.get("joint_names", ())),
             shoulders=None if shoulders is None else (j(shoulders[0]), j(shoulders[1])),
+            numbering=off,
         )
 
 

@@ -6,7 +6,7 @@ Faithful to the reference processing (datasets spec section 6, A2), quirks inclu
    before centring;
 2. centre: subtract the centre joint (NTU joint 21, index 20) per frame and per body;
 3. resize the **first L frames** (not the L valid ones) of every body to `frames` with OpenCV's linear
-   interpolation (half-pixel centres, no antialiasing); body 1 uses body 0's L;
+   interpolation (half-pixel centres, no antialiasing, source coordinate in float64); body 1 uses body 0's L;
 4. rotate about y, per body and per frame, so the left->right shoulder vector points along +x, with
    theta_t = arccos(v_x / (|v| + 1e-4)) and one sign per body sequence (negated when sum_t v_z >= 0).
    The 1e-4 leaves a small residual rotation; it is kept on purpose.
@@ -42,16 +42,18 @@ def resize_linear(seq: np.ndarray, frames: int) -> np.ndarray:
     """Resample axis 0 of `seq` to `frames` samples like `cv2.resize(..., interpolation=cv2.INTER_LINEAR)`.
 
     Source coordinate of output i: (i + 0.5) * L / frames - 0.5, clamped to [0, L - 1] (half-pixel centres,
-    no antialiasing when shrinking). The coordinate and weights are float32 as in OpenCV. L = 1 gives copies.
+    no antialiasing when shrinking). The coordinate, the weights and the blend are float64, which is how the
+    OpenCV call of the reference preprocessing behaves (a float32 coordinate drifts by up to ~7e-5 for
+    L = 300); the result is cast back to the input's float type (float32 at least). L = 1 gives copies.
     """
     seq = np.asarray(seq)
     length = seq.shape[0]
     if length < 1 or frames < 1:
         raise EmptySequenceError(f"cannot resize {length} frames to {frames}")
     scale = 1.0 / (frames / length)  # OpenCV: scale = 1 / inv_scale, in double
-    src = ((np.arange(frames, dtype=np.float64) + 0.5) * scale - 0.5).astype(np.float32)
+    src = (np.arange(frames, dtype=np.float64) + 0.5) * scale - 0.5
     i0 = np.floor(src).astype(np.int64)
-    w = (src - i0.astype(np.float32)).astype(np.float32)
+    w = src - i0
     low = i0 < 0
     w[low], i0[low] = 0.0, 0
     high = i0 >= length - 1
@@ -59,7 +61,7 @@ def resize_linear(seq: np.ndarray, frames: int) -> np.ndarray:
     i1 = np.minimum(i0 + 1, length - 1)
     shape = (frames,) + (1,) * (seq.ndim - 1)
     w = w.reshape(shape)
-    out = seq[i0].astype(np.float32) * (np.float32(1) - w) + seq[i1].astype(np.float32) * w
+    out = seq[i0].astype(np.float64) * (1.0 - w) + seq[i1].astype(np.float64) * w
     return out.astype(np.result_type(seq.dtype, np.float32), copy=False)
 
 

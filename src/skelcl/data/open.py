@@ -52,8 +52,9 @@ def open_dataset(root: str | Path | None, format: str = "prepared", layout: Any 
         base = root or cache_dir
         if not base:
             raise ValueError("synthetic dataset: give root or cache_dir (where it is generated)")
+        num_classes = kw.get("num_classes")  # a generator option: it makes that many classes
         ds = load_prepared(ensure_synthetic(base, **kw))
-        return _check_layout(ds, layout)
+        return _check_classes(_check_layout(ds, layout), num_classes)
     if not root:
         raise ValueError(f"format '{format}' needs a dataset root (dataset.root)")
     root = Path(root).expanduser()
@@ -62,16 +63,25 @@ def open_dataset(root: str | Path | None, format: str = "prepared", layout: Any 
     if format == "auto":
         format = detect_format(root)
     if format == "prepared":
+        num_classes = kw.pop("num_classes", None)
         if kw:
             raise TypeError(f"unexpected options for a prepared dataset: {sorted(kw)}")
-        return _check_layout(load_prepared(root), layout)
+        return _check_classes(_check_layout(load_prepared(root), layout), num_classes)
     from skelcl.data import readers
 
     if format == "crossclr":
         return load_prepared(readers.convert_crossclr(root, cache_dir=cache_dir, layout=layout, **kw))
     if format == "custom" and layout is None:
         raise ValueError(f"{root}: format 'custom' needs layout= (a name, a mapping or a YAML file)")
-    return load_prepared(readers.convert_pyskl(root, cache_dir=cache_dir, layout=layout, **kw))
+    return load_prepared(readers.convert_pyskl(root, cache_dir=cache_dir, layout=layout,
+                                               require_classes=format == "custom", **kw))
+
+
+def _check_classes(ds: PreparedDataset, num_classes: int | None) -> PreparedDataset:
+    if num_classes is not None and int(num_classes) != ds.num_classes:
+        raise DataFormatError(f"{ds.origin}: dataset.num_classes={num_classes} but the dataset has "
+                              f"{ds.num_classes} classes")
+    return ds
 
 
 def _check_layout(ds: PreparedDataset, layout: Any) -> PreparedDataset:
@@ -79,8 +89,8 @@ def _check_layout(ds: PreparedDataset, layout: Any) -> PreparedDataset:
         return ds
     from skelcl.data.readers import load_layout
 
-    want = load_layout(layout, where=str(ds.root)) if isinstance(layout, (str, Path, Mapping)) else layout
+    want = load_layout(layout, where=ds.origin) if isinstance(layout, (str, Path, Mapping)) else layout
     if want != ds.layout:
-        raise DataFormatError(f"{ds.root}: stored layout '{ds.layout.name}' differs from the requested "
+        raise DataFormatError(f"{ds.origin}: stored layout '{ds.layout.name}' differs from the requested "
                               f"layout '{getattr(want, 'name', want)}'")
     return ds

@@ -321,8 +321,12 @@ def _load_pickle(path: Path) -> Any:
 
 
 def convert_pyskl(path: str | Path, cache_dir: str | Path | None = None, layout: Any = None,
-                  num_classes: int | None = None, name: str | None = None) -> Path:
-    """Convert a pyskl-style annotation pickle (once, cached) and return the prepared directory."""
+                  num_classes: int | None = None, name: str | None = None, require_classes: bool = False) -> Path:
+    """Convert a pyskl-style annotation pickle (once, cached) and return the prepared directory.
+
+    `require_classes` (custom data): the class count must be declared, by `num_classes` or by the pickle's own
+    `class_names` list, instead of being inferred from the largest label.
+    """
     path = Path(path)
     lay_key = _layout_key(layout)
     files = [path] + ([Path(str(layout))] if isinstance(layout, (str, Path)) and Path(str(layout)).is_file() else [])
@@ -332,11 +336,32 @@ def convert_pyskl(path: str | Path, cache_dir: str | Path | None = None, layout:
     fp = _fingerprint(files, options)
     out = _cache_dir(path, path.with_name(f"{path.stem}.skelcl-prepared"), cache_dir, fp)
     return _convert_once(path, out, fp, partial(_build_pyskl, path=path, layout=layout, num_classes=num_classes,
-                                                name=name, options=options, fp=fp, n_files=len(files)))
+                                                name=name, options=options, fp=fp, n_files=len(files),
+                                                require_classes=require_classes))
+
+
+def _declared_classes(path: Path, obj: Mapping, num_classes: int | None,
+                      require: bool) -> tuple[int | None, list[str] | None]:
+    """(num_classes, class_names) from `num_classes` and/or the pickle's `class_names`, which must agree."""
+    names = obj.get("class_names")
+    if isinstance(names, np.ndarray):
+        names = names.tolist()
+    if names is not None:
+        if isinstance(names, (str, bytes)) or not isinstance(names, Sequence):
+            raise DataFormatError(f"{path}: 'class_names' must be a list of class names")
+        names = [str(n) for n in names]
+        if num_classes is not None and int(num_classes) != len(names):
+            raise DataFormatError(f"{path}: dataset.num_classes={num_classes} but the pickle's class_names lists "
+                                  f"{len(names)} classes")
+        return len(names), names
+    if num_classes is None and require:
+        raise DataFormatError(f"{path}: declare the number of classes: dataset.num_classes=N (labels are 0-based "
+                              "ids 0..N-1), or store the class names in the pickle as a list under 'class_names'")
+    return num_classes, None
 
 
 def _build_pyskl(out: Path, path: Path, layout: Any, num_classes: int | None, name: str | None, options: dict,
-                 fp: dict, n_files: int) -> Path:
+                 fp: dict, n_files: int, require_classes: bool = False) -> Path:
     obj = _load_pickle(path)
     if not isinstance(obj, Mapping) or "annotations" not in obj or "split" not in obj:
         raise DataFormatError(f"{path}: expected a dict with 'split' and 'annotations' (pyskl format)")
@@ -382,18 +407,22 @@ def _build_pyskl(out: Path, path: Path, layout: Any, num_classes: int | None, na
     lay = load_layout(layout, v, where=str(path))
     if lay.num_joints != v:
         raise LayoutError(f"{path}: layout '{lay.name}' has {lay.num_joints} joints, the keypoints have V = {v}")
+    num_classes, class_names = _declared_classes(path, obj, num_classes, require_classes)
     inferred = max(lab for _, lab, _ in anns) + 1
     ncls = int(num_classes) if num_classes is not None else inferred
     if inferred > ncls:
         fd, lab, _ = next(x for x in anns if x[1] >= ncls)
-        raise DataFormatError(f"{path}: {fd}: label {lab} is out of range 0..{ncls - 1} (num_classes={ncls})")
+        one_based = " (labels start at 1? they must be 0-based: subtract 1)" if lab == ncls and min(
+            x[1] for x in anns) == 1 else ""
+        raise DataFormatError(f"{path}: {fd}: label {lab} is out of range 0..{ncls - 1} (num_classes={ncls})"
+                              f"{one_based}")
     if num_classes is None:
         summary.note(f"num_classes inferred from the labels: {ncls}", warn=False)
     index = {fd: k for k, (fd, _, _) in enumerate(anns)}
     splits: dict[str, list[int]] = {}
     n_none = sum(1 for a in obj["annotations"] if a is None)
     for sname, members in obj["split"].items():
-        target = f"{sname[:-4]}_test" if str(sname).endswith("_val") else str(sname)
+        target = split_name(str(sname))
         if target in splits:
             raise DataFormatError(f"{path}: split '{sname}' collides with another split named '{target}'")
         idx, unknown = [], []
@@ -414,5 +443,13 @@ def _build_pyskl(out: Path, path: Path, layout: Any, num_classes: int | None, na
         for k, (fd, label, kp) in enumerate(anns):
             clip = np.asarray(kp, dtype=np.float32).transpose(3, 1, 2, 0)  # [M, T, V, C] -> (C, T, V, M)
             w.write(k, clip, label, fd, kp.shape[1], **name_metadata(fd))
-        return finish(w, len(anns), splits, ncls, summary, [kp.shape[1] for _, _, kp in anns], n_files, None,
+        return finish(w, len(anns), splits, ncls, summary, [kp.shape[1] for _, _, kp in anns], n_files, class_names,
                       {"fingerprint": fp, "converted_from": str(path)}, echo=False)
+
+
+def split_name(name: str) -> str:
+    """A pickle's split name as stored: `val` is the test split (`NAME_val` -> `NAME_test`, plain `val` -> `test`);
+    every other name is kept, so `train` / `test` and `NAME_train` / `NAME_test` work as they are."""
+    if name == "val":
+        return "test"
+    return f"{name[:-4]}_test" if name.endswith("_val") else name

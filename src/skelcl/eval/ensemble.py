@@ -29,6 +29,10 @@ def load_stream_logits(run_dir: str | Path) -> dict:
 
 
 def ensemble(parts: list[dict], weights: dict[str, float]) -> dict:
+    streams = [p["stream"] for p in parts]
+    repeated = sorted({s for s in streams if streams.count(s) > 1})
+    if repeated:  # the same stream twice would silently re-weight it
+        raise ValueError(f"stream(s) {repeated} given more than once ({streams}); give one run per stream")
     ref = parts[0]
     score = torch.zeros_like(ref["logits"])
     for p in parts:

@@ -1,8 +1,15 @@
-"""Frozen features, extracted once per (checkpoint, split) without augmentation and cached on disk, so the
-linear probe trains on a small tensor and KNN reads the same cache."""
+"""Frozen features, extracted once per (encoder weights, split, stream, clip settings) without augmentation and
+cached on disk, so the linear probe trains on a small tensor and KNN reads the same cache.
+
+The cache file is named by a hash of everything the features depend on, the encoder's weights included, so
+evaluating another checkpoint into the same run directory (or resuming into an old one) never reads stale
+features.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import torch
@@ -27,19 +34,39 @@ def extract_features(model, loader: DataLoader, device: torch.device | str,
     return torch.cat(feats), torch.cat(labels)
 
 
+def feature_key(model, datamodule, which: str) -> str:
+    """Hash of what `which`'s features depend on: the query encoder's weights and buffers, the stream, the clip
+    settings, the layout, the dataset (its meta.json) and the split's sample indices."""
+    h = hashlib.sha256()
+    for name, t in sorted(model.encoder_q.state_dict().items()):
+        t = t.detach().cpu().contiguous().reshape(-1)
+        h.update(f"{name}:{t.dtype}:{t.numel()};".encode())
+        h.update(t.view(torch.uint8).numpy().tobytes())
+    p = datamodule.prepared
+    idx = {"train": datamodule.train_idx, "test": datamodule.test_idx}[which]
+    h.update(json.dumps({"which": which, "stream": model.stream, "clip": repr(model.clip_spec),
+                         "layout": repr(model.layout), "root": str(Path(p.root).resolve()), "meta": p.meta},
+                        sort_keys=True, default=str).encode())
+    h.update(torch.as_tensor(idx, dtype=torch.int64).numpy().tobytes())
+    return h.hexdigest()[:20]
+
+
 def cached_features(model, datamodule, which: str, cache_dir: str | Path | None,
                     device: torch.device | str, progress: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-    """Features of the 'train' or 'test' split, read from `cache_dir` when already extracted by this run."""
-    path = Path(cache_dir) / f"{which}.pt" if cache_dir is not None else None
+    """Features of the 'train' or 'test' split, read from `cache_dir` when these exact features were extracted
+    before (same weights, split, stream and clip settings)."""
+    key = feature_key(model, datamodule, which) if cache_dir is not None else None
+    path = Path(cache_dir) / f"{which}-{key}.pt" if cache_dir is not None else None
     if path is not None and path.is_file():
         d = torch.load(path)
-        return d["features"], d["labels"]
+        if d.get("key") == key:
+            return d["features"], d["labels"]
     feats, labels = extract_features(model, datamodule.feature_loader(which), device,
                                      progress=f"features ({which})" if progress else None)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        torch.save({"features": feats, "labels": labels}, tmp)
+        torch.save({"features": feats, "labels": labels, "key": key}, tmp)
         tmp.replace(path)
     return feats, labels
 

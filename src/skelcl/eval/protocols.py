@@ -23,6 +23,14 @@ def eval_device(cfg: DictConfig) -> torch.device:
     return torch.device("cpu")
 
 
+def dataset_file(ds: DictConfig) -> str | None:
+    """The stem of the user's dataset file or directory (a fold's identity in a sweep over dataset.root);
+    None for the generated synthetic dataset."""
+    if ds.get("format") == "synthetic" or not ds.get("root"):
+        return None
+    return Path(str(ds.root)).stem
+
+
 def run_protocols(cfg: DictConfig, typed: dict, model, dm, run_dir: Path, pretrain_epochs: int,
                   method_name: str, start_time: float) -> list[ResultRecord]:
     device = eval_device(cfg)
@@ -35,7 +43,7 @@ def run_protocols(cfg: DictConfig, typed: dict, model, dm, run_dir: Path, pretra
                          split=cfg.dataset.split, stream=cfg.stream.name, protocol=protocol, top1=res["top1"],
                          top5=res["top5"], epochs=pretrain_epochs, seed=int(cfg.seed),
                          wall_s=round(time.time() - start_time, 1),
-                         best_on_test_top1=res.get("best_on_test_top1"))
+                         best_on_test_top1=res.get("best_on_test_top1"), dataset_file=dataset_file(cfg.dataset))
         records.append(r)
         return r
 

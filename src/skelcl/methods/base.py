@@ -81,6 +81,7 @@ class ContrastiveMethod(L.LightningModule):
         temperature: float = 0.07,
         momentum: float = 0.999,
         momentum_schedule: str = "constant",
+        momentum_offset_epochs: int = 0,
         ema_scope: str = "params",
         momentum_update: str = "before_key",
         key_init: str = "independent",
@@ -102,6 +103,9 @@ class ContrastiveMethod(L.LightningModule):
         self.seed = seed
         self.temperature = temperature
         self.base_momentum = momentum
+        if momentum_offset_epochs < 0:
+            raise ValueError(f"{type(self).__name__}: momentum_offset_epochs={momentum_offset_epochs} must be >= 0")
+        self.momentum_offset_epochs = int(momentum_offset_epochs)
         self.normalize = normalize
         self.queue_warmup_epochs = queue_warmup_epochs
         for name, value, allowed in [
@@ -143,6 +147,7 @@ class ContrastiveMethod(L.LightningModule):
         self._generator: torch.Generator | None = None
         self._query_cosine: torch.Tensor | None = None
         self._pending_rng: dict | None = None
+        self.step_terms: dict[str, torch.Tensor] = {}  # this step's loss terms, read by the DivergenceGuard
 
     # ------------------------------------------------------------------ momentum encoder
     def momentum_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
@@ -150,10 +155,15 @@ class ContrastiveMethod(L.LightningModule):
         return [(self.encoder_q, self.encoder_k), (self.projector_q, self.projector_k)]
 
     def current_momentum(self) -> float:
+        """Constant, or the cosine ramp m_0 -> 1 over the run's optimiser steps. `momentum_offset_epochs` starts the
+        ramp that many epochs in (SkeAttnCLR's reference counts iterations from its 1-based epoch number)."""
         if self.momentum_schedule == "constant":
             return self.base_momentum
-        total = max(1, int(self.trainer.estimated_stepping_batches)) if self._trainer is not None else 1
-        progress = min(1.0, self.global_step / total)
+        total, offset = 1, 0
+        if self._trainer is not None:
+            total = max(1, int(self.trainer.estimated_stepping_batches))
+            offset = self.momentum_offset_epochs * total // max(1, int(self.trainer.max_epochs or 1))
+        progress = (self.global_step + offset) / total  # past 1 only with an offset, as in that reference
         return 1 - (1 - self.base_momentum) * (math.cos(math.pi * progress) + 1) / 2
 
     @torch.no_grad()
@@ -232,6 +242,7 @@ class ContrastiveMethod(L.LightningModule):
         loss, logs = self.pretrain_loss(x)
         if self._query_cosine is not None:
             logs = {**logs, "query_cosine": self._query_cosine}
+        self.step_terms = {"loss": loss.detach(), **{k: v.detach() for k, v in logs.items() if torch.is_tensor(v)}}
         n = x.shape[0]
         self.log("train/loss", loss.detach(), prog_bar=True, on_step=True, on_epoch=True, batch_size=n, sync_dist=True)
         for k, v in logs.items():

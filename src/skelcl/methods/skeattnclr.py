@@ -27,7 +27,8 @@ Quirks (spec §11) and how they are handled:
      the NTU-120 bone/motion finetune lr 3.0 is treated as a typo (presets use the joint value 0.01).
   10. Key encoder initialised independently (`key_init: independent`) and EMA of the whole state dict incl. BN
      running stats (`ema_scope: state`), after the optimizer step (`momentum_update: after_step`), cosine ramp
-     0.996 -> 1 (`momentum_schedule: cosine`).
+     0.996 -> 1 (`momentum_schedule: cosine`), started one epoch in as in the reference, whose iteration count
+     uses the 1-based epoch (`momentum_offset_epochs: 1`; 0 starts it at the first step; docs/faithfulness.md).
   11. The key is pooled with the query's mask computed on a different view (x_mix vs x_k): kept, it is the method
      (tested explicitly).
   12. Full-width ST-GCN (`encoder=stgcn_full`, hidden 64) and a (N·M, 8, 400, 400) attention: kept for parity;
@@ -67,6 +68,7 @@ class SkeAttnCLR(ContrastiveMethod):
         temperature: float = 0.2,
         momentum: float = 0.996,
         momentum_schedule: str = "cosine",
+        momentum_offset_epochs: int = 1,
         ema_scope: str = "state",
         momentum_update: str = "after_step",
         projector: str = "mlp_bn",
@@ -74,8 +76,8 @@ class SkeAttnCLR(ContrastiveMethod):
         **kwargs,
     ) -> None:
         super().__init__(temperature=temperature, momentum=momentum, momentum_schedule=momentum_schedule,
-                         ema_scope=ema_scope, momentum_update=momentum_update, projector=projector, init=init,
-                         **kwargs)
+                         momentum_offset_epochs=momentum_offset_epochs, ema_scope=ema_scope,
+                         momentum_update=momentum_update, projector=projector, init=init, **kwargs)
         if not 0.0 <= mu <= 1.0:
             raise ValueError(f"SkeAttnCLR: mu={mu} must lie in [0, 1] (L = L_g + mu L_s + (1 - mu) L_ns)")
         self.mu = float(mu)

@@ -28,6 +28,8 @@ class ResultRecord:
     best_on_test_top1: float | None = None
     # True when pretraining ended collapsed (skelcl.methods.collapse): the numbers describe a degenerate encoder.
     collapsed: bool = False
+    # stem of dataset.root (e.g. fold3 for folds/fold3.pkl): tells folds apart in a sweep over dataset files
+    dataset_file: str | None = None
 
 
 def _fmt(v) -> str:

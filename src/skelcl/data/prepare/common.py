@@ -46,6 +46,8 @@ def where(path: str | Path, line: int | None = None) -> str:
 def check_output(out: str | Path, overwrite: bool) -> Path:
     """Refuse to clobber anything that is not a prepared dataset; clear leftovers of killed runs."""
     out = Path(out)
+    if out.parent.is_dir():
+        clean_stale(out)  # first: it may restore `out` from a swap that a killed run left half done
     if out.exists():
         meta = out / "meta.json"
         is_prepared = False
@@ -59,7 +61,6 @@ def check_output(out: str | Path, overwrite: bool) -> Path:
         if is_prepared and not overwrite:
             raise FileExistsError(f"{out}: a prepared dataset is already there; pass --overwrite to rebuild it")
     out.parent.mkdir(parents=True, exist_ok=True)
-    clean_stale(out)
     return out
 
 
@@ -73,21 +74,44 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _is_prepared(path: Path) -> bool:
+    try:
+        return json.loads((path / "meta.json").read_text()).get("format") == FORMAT_TAG
+    except (OSError, ValueError):
+        return False
+
+
 def clean_stale(out: Path) -> list[Path]:
-    """Remove `.NAME.partial-PID` / `.NAME.old-PID` siblings left by runs whose process no longer exists."""
+    """Remove `.NAME.partial-PID` / `.NAME.old-PID` siblings left by runs whose process no longer exists.
+
+    Replacing a dataset renames `out` to `.NAME.old-PID`, then the new one into place. A run killed between the
+    two renames leaves no `out`: then the `.old` copy is the only complete dataset and is renamed back instead
+    of being deleted.
+    """
     removed = []
+    if not out.exists():
+        for p in sorted(out.parent.glob(f".{out.name}.old-*")):
+            if _stale(p) and _is_prepared(p):
+                os.replace(p, out)
+                log.warning("restored %s from %s: a killed run had left it half replaced", out, p)
+                break
     for kind in ("partial", "old"):
         for p in out.parent.glob(f".{out.name}.{kind}-*"):
-            try:
-                pid = int(p.name.rsplit("-", 1)[1])
-            except ValueError:
-                continue
-            if pid != os.getpid() and _pid_alive(pid):
+            if not _stale(p):
                 continue
             shutil.rmtree(p, ignore_errors=True)
             log.warning("removed leftover %s of an interrupted run", p)
             removed.append(p)
     return removed
+
+
+def _stale(p: Path) -> bool:
+    """A `.NAME.KIND-PID` leftover whose process is gone (or is this one)."""
+    try:
+        pid = int(p.name.rsplit("-", 1)[1])
+    except ValueError:
+        return False
+    return pid == os.getpid() or not _pid_alive(pid)
 
 
 def check_options(normalize: str, on_error: str) -> None:

@@ -1,0 +1,109 @@
+"""Strictness above the typed nodes: Hydra's `+key=value` can add a key anywhere, so the top level and the
+`method`, `stream` and `logger` nodes are checked against what the packaged configs declare.
+
+The allowed top-level keys are read from the primary config file itself (train.yaml / evaluate.yaml): a key
+added there is allowed at once, and a `+typo=1` on the command line fails before any work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from skelcl.config import ConfigError, FinetuneConfig, LinearConfig, checked, require
+
+CONF = Path(str(resources.files("skelcl") / "conf"))
+#: keys the Python API may add on top of a primary config (tests and scripts compose without @hydra.main)
+API_KEYS = {"run_dir"}
+#: config groups whose node's own keys are checked against the union of what their packaged options declare
+#: (method: name, schedule, clip, linear, finetune, semi, model; the typed sub-nodes are checked by their schemas)
+NODE_GROUPS = ("method", "stream", "logger")
+
+
+def declared_keys(primary: str) -> set[str]:
+    """Top-level keys of the packaged primary config `primary`.yaml plus the config groups it composes."""
+    spec = OmegaConf.load(CONF / f"{primary}.yaml")
+    keys = {k for k in spec if k not in ("defaults", "hydra")}
+    for entry in spec.get("defaults", []):
+        if isinstance(entry, (dict, DictConfig)):
+            for group in entry:
+                name = str(group).split()[-1].lstrip("/")  # "optional budget" -> budget
+                if not _global_package(name):  # e.g. experiment: its keys land at the top level, not under a node
+                    keys.add(name)
+    return keys | API_KEYS
+
+
+def packaged_keys(group: str) -> set[str]:
+    """Keys the packaged options of config group `group` declare (any of them)."""
+    keys: set[str] = set()
+    for path in (CONF / group).glob("*.yaml"):
+        node = OmegaConf.load(path)
+        keys |= {str(k) for k in node if k != "defaults"} if isinstance(node, DictConfig) else set()
+    return keys
+
+
+def _global_package(group: str) -> bool:
+    options = sorted((CONF / group).glob("*.yaml"))
+    return bool(options) and "@package _global_" in options[0].read_text().split("\n", 1)[0]
+
+
+def check_keys(node: DictConfig, allowed: set[str], where: str, hint: str) -> None:
+    unknown = sorted(str(k) for k in node if str(k) not in allowed)
+    if unknown:
+        place = f"config '{where}'" if where else "the top level of the config"
+        raise ConfigError(f"unknown key(s) {unknown} at {place}; valid keys: {sorted(allowed)}. {hint}")
+
+
+@dataclass
+class RunConfig:
+    """Types and ranges of the top-level run settings shared by train.yaml and evaluate.yaml."""
+
+    seed: int = 0
+    epochs: Any = None
+    checkpoint_every: int = 10
+    pretrain: bool = True
+    calibrate_bn: bool = True
+    progress_bar: bool = True
+
+    def __post_init__(self) -> None:
+        require(self, "seed", 0 <= self.seed < 2**32, "must be an integer in [0, 2**32)")
+        epochs_ok = self.epochs is None or (isinstance(self.epochs, int) and not isinstance(self.epochs, bool)
+                                            and self.epochs >= 1)
+        require(self, "epochs", epochs_ok, "must be null (the method's schedule) or an integer >= 1; "
+                                           "pretrain=false skips pretraining")
+        require(self, "checkpoint_every", self.checkpoint_every >= 1, "must be an integer >= 1")
+
+
+def check_tree(cfg: DictConfig, primary: str = "train") -> None:
+    """Unknown keys at the top level or in method / stream / logger, and top-level types and ranges."""
+    hint = "Check the spelling; `+key=value` only adds keys the config declares."
+    check_keys(cfg, declared_keys(primary), "", hint)
+    run = {k: cfg[k] for k in ("seed", "epochs", "checkpoint_every", "pretrain", "calibrate_bn", "progress_bar")
+           if k in cfg}
+    _check_run(run)
+    for group in NODE_GROUPS:
+        if isinstance(cfg.get(group), DictConfig):
+            check_keys(cfg[group], packaged_keys(group), group, hint)
+    if "method" in cfg:
+        for name, schema in (("linear", LinearConfig), ("finetune", FinetuneConfig), ("semi", FinetuneConfig)):
+            node = cfg.method.get(name)
+            if node is not None and not isinstance(node, ListConfig):
+                _check_partial(schema, node, f"method.{name}")
+
+
+def _check_run(run: dict) -> None:
+    """Top-level types and ranges, reported under the top-level key names."""
+    try:
+        checked(RunConfig, run, "run")
+    except ConfigError as e:
+        raise ConfigError(str(e).replace("'run.", "'", 1)) from None
+
+
+def _check_partial(schema: type, node: DictConfig, where: str) -> None:
+    """Unknown keys of a node that may give only some of the schema's fields (the protocols fill the rest)."""
+    fields = set(schema.__dataclass_fields__)
+    check_keys(node, fields, where, "Check the spelling.")
