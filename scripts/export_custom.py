@@ -70,7 +70,7 @@ def main() -> None:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out.with_suffix(".pkl"), "wb") as f:
-        pickle.dump({"split": split, "annotations": annotations}, f)
+        pickle.dump({"split": split, "annotations": annotations, "class_names": list(p.class_names)}, f)
     Path(f"{out}_layout.yaml").write_text(yaml.safe_dump(_layout_yaml(p.layout), sort_keys=False))
     print(f"{out}.pkl: {len(train)} train / {len(test)} test clips, {p.num_classes} classes "
           f"(labels present: train {len(np.unique(p.labels[train]))}, test {len(np.unique(p.labels[test]))})")

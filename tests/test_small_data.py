@@ -21,11 +21,12 @@ def test_derivation_for_a_thousand_clips():
     r = nucla_like()
     assert r.frames == 30  # the median length, not the method's 50
     assert r.batch_size == 32  # 1019 / 16 steps per epoch = 63.7 -> the power of two below
-    assert r.epochs == round(40000 / 32 / (1019 // 32)) == 40
-    assert r.steps == 40 * 31
+    assert r.epochs == round(20000 / 32 / (1019 // 32)) == 20
+    assert r.steps == 20 * 31
     assert r.queue_size == 256  # nearest power of two to a quarter of the clips, far below 1019
-    assert r.momentum == pytest.approx(1 - 1 / (0.02 * r.steps), abs=1e-4)
+    assert r.momentum == pytest.approx(1 - 1 / (0.05 * r.steps), abs=1e-4)
     assert r.warmup_epochs == 2 and r.projector == "mlp_bn_out"
+    assert r.lr_scale == 32 / 128  # linear scaling of the method's SGD learning rate
 
 
 def test_queue_is_always_well_below_the_split_and_at_least_a_batch():
@@ -34,7 +35,7 @@ def test_queue_is_always_well_below_the_split_and_at_least_a_batch():
         assert r.batch_size <= r.queue_size <= max(r.batch_size, clips // 2)
         assert clips // r.batch_size >= min(16, clips // 16)  # enough steps per epoch
         assert r.batch_size >= 16
-        assert r.steps >= 40000 // r.batch_size * 0.9  # the budget, rounded to whole epochs
+        assert r.steps >= 20000 // r.batch_size * 0.9  # the budget, rounded to whole epochs
 
 
 def test_method_values_are_caps_not_targets():
@@ -79,6 +80,7 @@ def test_apply_writes_the_recipe_into_the_config():
     assert cfg.epochs == r.epochs and cfg.method.schedule.batch_size == r.batch_size
     assert cfg.method.clip.frames == 30 and cfg.method.model.queue_size == 256
     assert cfg.method.model.key_init == "copy" and cfg.method.model.projector == "mlp_bn_out"
+    assert cfg.method.schedule.lr == pytest.approx(0.1 * 32 / 128) and cfg.method.schedule.warmup_epochs == 2
     assert math.isclose(cfg.method.model.momentum, r.momentum)
     # the method's views, losses and mining schedule are left alone
     assert cfg.method.model.mining_epoch == 150

@@ -65,8 +65,10 @@ def test_rule_learns_on_a_tiny_custom_dataset(tmp_path, cache_dir):
     chance = math.log(1 + queue)
     losses = epoch_metric(tmp_path / "run", "train/loss_epoch")
     assert len(losses) == cfg["epochs"] >= 5
-    # the positive is found among the queue's negatives: the loss leaves chance and keeps falling
-    assert np.mean(losses[-3:]) < chance and np.mean(losses[-3:]) < losses[0], (losses, chance)
+    # The loss falls from above chance (at tau = 0.07 a few near negatives outweigh the positive at first) to below
+    # it: each clip's positive is found among the queue's negatives.
+    assert min(losses[-3:]) < chance < np.mean(losses[:3]) and np.mean(losses[-3:]) < np.mean(losses[:3]), (losses,
+                                                                                                        chance)
     rows = json.loads((tmp_path / "run" / "results.json").read_text())
     assert rows and not any(r["collapsed"] for r in rows)
 

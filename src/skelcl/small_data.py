@@ -15,10 +15,12 @@ recipe, and changes nothing else (views, losses, temperatures, mining schedule s
             (but not below 16 clips, where BatchNorm statistics turn to noise)
 - steps   = `samples` / batch (the budget, counted in clips drawn), as whole epochs; LR milestones, warm-up and
             mining epochs are rescaled to it by the methods (`epochs=` does the same)
+- lr      = the method's SGD learning rate scaled with the batch (linear scaling rule: lr x batch / method's
+            batch); Adam's is kept
 - queue   = the method's queue, capped at the power of two nearest to `queue_fraction` x N
 - momentum: the EMA's time constant 1/(1-m) becomes `ema_horizon` x steps (never longer than the method's own,
             never below `min_momentum`: MoCo with a key encoder that copies the query one fails to converge)
-- warm-up = `warmup_fraction` of the epochs
+- warm-up = `warmup_fraction` of the epochs, at least 2 (the LR ramps per epoch: 1 would be no warm-up)
 - key encoder starts as a copy of the query encoder; a plain MLP head gets a BatchNorm on its output
 
 It is on (`enabled: auto`) for training splits under `max_clips` clips, except for datasets whose config says
@@ -38,10 +40,10 @@ from omegaconf import DictConfig, open_dict
 class SmallDataConfig:
     enabled: str = "auto"  # auto | true | false
     max_clips: int = 20000  # auto: the rule applies below this many training clips
-    samples: int = 40000  # pretraining budget in clips drawn (steps = samples // batch)
+    samples: int = 20000  # pretraining budget in clips drawn (steps = samples // batch)
     min_steps_per_epoch: int = 16
     queue_fraction: float = 0.25
-    ema_horizon: float = 0.02  # key-encoder EMA time constant as a fraction of the run's steps
+    ema_horizon: float = 0.05  # key-encoder EMA time constant as a fraction of the run's steps
     min_momentum: float = 0.9  # a key encoder that follows the query one too closely fails (MoCo's m ablation)
     warmup_fraction: float = 0.05
     # fixed by hand (null = derived)
@@ -73,13 +75,15 @@ class SmallDataRecipe:
     steps: int
     queue_size: int
     momentum: float
+    lr_scale: float  # the factor applied to an SGD learning rate (batch / method's batch)
     warmup_epochs: int
     projector: str | None  # the head it switches to, or None when the method's head is kept
 
     def describe(self) -> str:
         head = f", head {self.projector}" if self.projector else ""
         return (f"small dataset: {self.clips} clips -> {self.frames} frames, batch {self.batch_size}, "
-                f"{self.steps} steps ({self.epochs} epochs, warm-up {self.warmup_epochs}), queue {self.queue_size}, "
+                f"{self.steps} steps ({self.epochs} epochs, warm-up {self.warmup_epochs}), SGD lr x{self.lr_scale:g}, "
+                f"queue {self.queue_size}, "
                 f"momentum {self.momentum:g}, key encoder copied from the query encoder{head}")
 
 
@@ -116,10 +120,11 @@ def derive(rule: SmallDataConfig, clips: int, median_length: float, frames: int,
         fastest, own = 1.0 / (1.0 - rule.min_momentum), 1.0 / max(1e-12, 1.0 - momentum)
         tau = min(max(rule.ema_horizon * steps, fastest), own)
         m = round(1.0 - 1.0 / tau, 4)
-    warmup = int(math.ceil(rule.warmup_fraction * epochs)) if rule.warmup_fraction > 0 else 0
+    warmup = max(2, int(math.ceil(rule.warmup_fraction * epochs))) if rule.warmup_fraction > 0 else 0
     frames = rule.frames or min(frames, max(20, int(round(median_length / 10)) * 10))
     return SmallDataRecipe(clips=clips, frames=frames, batch_size=batch, epochs=epochs, steps=steps, queue_size=queue,
-                           momentum=m, warmup_epochs=warmup, projector="mlp_bn_out" if projector == "mlp" else None)
+                           momentum=m, lr_scale=batch / batch_size, warmup_epochs=warmup,
+                           projector="mlp_bn_out" if projector == "mlp" else None)
 
 
 def apply(cfg: DictConfig, recipe: SmallDataRecipe) -> None:
@@ -128,8 +133,10 @@ def apply(cfg: DictConfig, recipe: SmallDataRecipe) -> None:
         cfg.epochs = recipe.epochs
         cfg.method.schedule.batch_size = recipe.batch_size
         cfg.method.clip.frames = recipe.frames
-        cfg.method.schedule.warmup_epochs = max(int(cfg.method.schedule.get("warmup_epochs", 0)),
-                                                recipe.warmup_epochs)
+        schedule = cfg.method.schedule
+        schedule.warmup_epochs = max(int(schedule.get("warmup_epochs", 0)), recipe.warmup_epochs)
+        if schedule.get("optimizer", "sgd") == "sgd":
+            schedule.lr = float(schedule.lr) * recipe.lr_scale
         model = cfg.method.model
         model.queue_size = recipe.queue_size
         model.momentum = recipe.momentum

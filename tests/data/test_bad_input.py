@@ -249,7 +249,8 @@ def test_custom_layout_bad_bone_names_file(tmp_path):
     y.write_text(yaml.safe_dump({"name": "bad", "num_joints": 5, "bones": [[1, 2], [6, 2]], "center": 2,
                                  "one_based": True}))
     # in the numbering the user wrote (one_based: true), not the internal 0-based one
-    msg = f"{y}: layout 'bad' (1-based joint numbers): bone [6, 2] names joint 6, which does not exist (joints are 1..5)"
+    msg = (f"{y}: layout 'bad' (1-based joint numbers): bone [6, 2] names joint 6, which does not exist "
+           "(joints are 1..5)")
     with pytest.raises(LayoutError, match=re.escape(msg)):
         open_dataset(p, format="custom", layout=y)
     y.write_text(yaml.safe_dump({"name": "four", "num_joints": 4, "bones": [[0, 1]], "center": 1}))
