@@ -80,7 +80,12 @@ def test_apply_writes_the_recipe_into_the_config():
     assert cfg.epochs == r.epochs and cfg.method.schedule.batch_size == r.batch_size
     assert cfg.method.clip.frames == 30 and cfg.method.model.queue_size == 256
     assert cfg.method.model.key_init == "copy" and cfg.method.model.projector == "mlp_bn_out"
-    assert cfg.method.schedule.lr == pytest.approx(0.1 * 32 / 128) and cfg.method.schedule.warmup_epochs == 2
+    assert cfg.method.schedule.optimizer == "adam" and cfg.method.schedule.lr == 1e-3
+    assert cfg.method.schedule.weight_decay == 0 and cfg.encoder.dropout == 0 and cfg.method.schedule.warmup_epochs == 2
+    own = compose_config(["method=aimclr"])
+    apply(own, nucla_like(optimizer="method"))
+    assert own.method.schedule.optimizer == "sgd" and own.method.schedule.lr == pytest.approx(0.1 * 32 / 128)
+    assert own.encoder.dropout == 0.5
     assert math.isclose(cfg.method.model.momentum, r.momentum)
     # the method's views, losses and mining schedule are left alone
     assert cfg.method.model.mining_epoch == 150
