@@ -3,7 +3,7 @@
 Use it to choose schedules: it shows when a method's features overtake the random-encoder floor. It reads the
 test split after each epoch, so it is a diagnostic, never a model-selection tool.
 
-    python scripts/learning_curve.py --epochs 8 method=skeletonclr
+    python scripts/learning_curve.py --every 4 dataset=nucla dataset.root=data/nucla   # the small-data budget
     python scripts/learning_curve.py --epochs 6 --calibrate method=aimclr dataset=nucla dataset.root=data/nucla
 """
 
@@ -18,7 +18,7 @@ import lightning as L
 import torch
 from hydra import compose, initialize_config_module
 
-from skelcl.build import build_datamodule, build_method, validate
+from skelcl.build import build_data, build_method, run_epochs
 from skelcl.eval.features import calibrate_batchnorm, extract_features
 from skelcl.eval.knn import evaluate_knn
 from skelcl.eval.linear import train_linear
@@ -57,21 +57,24 @@ class Curve(L.Callback):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--epochs", type=int, required=True)
+    ap.add_argument("--epochs", type=int, default=None, help="default: the small-data rule's (or method's) epochs")
     ap.add_argument("--every", type=int, default=1, help="evaluate every N epochs (and after the last)")
     ap.add_argument("--calibrate", action="store_true", help="also evaluate with BN statistics re-estimated")
     ap.add_argument("--skip-floor", action="store_true", help="do not evaluate the BN-calibrated initial encoder")
     ap.add_argument("overrides", nargs="*")
     args = ap.parse_args()
     with initialize_config_module(config_module="skelcl.conf", version_base="1.3"):
-        cfg = compose("train", overrides=[f"epochs={args.epochs}", "progress_bar=false", *args.overrides])
-    typed = validate(cfg)
+        epochs = [f"epochs={args.epochs}"] if args.epochs else []  # default: the small-data rule's budget
+        cfg = compose("train", overrides=[*epochs, "progress_bar=false", *args.overrides])
+    typed, dm, recipe = build_data(cfg)
+    if recipe is not None:
+        print(recipe.describe(), flush=True)
+    epochs = run_epochs(cfg, typed["schedule"])
     L.seed_everything(int(cfg.seed), workers=True)
-    dm = build_datamodule(typed["dataset"], cfg.cache_dir, typed["schedule"].batch_size, int(cfg.seed))
-    model = build_method(cfg, typed, dm, args.epochs)
+    model = build_method(cfg, typed, dm, epochs)
     if not args.skip_floor:
         print(json.dumps({"epoch": 0, **evaluate(model, dm, typed, int(cfg.seed), True)}), flush=True)
-    trainer = L.Trainer(max_epochs=args.epochs, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+    trainer = L.Trainer(max_epochs=epochs, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                         callbacks=[Curve(dm, typed, int(cfg.seed), args.calibrate, time.time(),
                                          args.every)],
                         use_distributed_sampler=False, accelerator="cpu", enable_model_summary=False)

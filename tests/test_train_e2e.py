@@ -13,13 +13,13 @@ from tests.conftest import TINY, compose_config, compose_train, run_train
 def test_pretrain_linear_knn_writes_results(tmp_path, cache_dir):
     records = run_train([], tmp_path, cache_dir)
     rows = json.loads((tmp_path / "results.json").read_text())
-    assert [r["protocol"] for r in rows] == ["linear", "knn(k=20)"]
+    assert [r["protocol"] for r in rows] == ["linear", "knn(k=20)", "knn(k=1)"]
     for r in rows:
         assert set(r) >= {"method", "encoder", "dataset", "split", "stream", "protocol", "top1", "top5", "epochs",
                           "seed", "wall_s"}
         assert 0.0 <= r["top1"] <= r["top5"] <= 100.0
         assert (r["method"], r["encoder"], r["dataset"], r["epochs"]) == ("skeletonclr", "stgcn", "synthetic", 1)
-    assert len(records) == 2
+    assert len(records) == 3
     assert "| linear |" in (tmp_path / "results.md").read_text()
     assert (tmp_path / "config.yaml").is_file()
     assert (tmp_path / "checkpoints" / "last.ckpt").is_file()
@@ -38,10 +38,9 @@ def test_resume_continues_exactly(tmp_path, cache_dir):
     run_train(common, tmp_path / "straight", cache_dir)
     # same run, interrupted after epoch 1 (max_epochs=1), then resumed from its last.ckpt to epoch 2
     cfg = compose_train([*TINY, *common, "epochs=1"], tmp_path / "part", cache_dir)
-    from skelcl.build import build_datamodule, build_method, build_trainer, validate
+    from skelcl.build import build_data, build_method, build_trainer
 
-    typed = validate(cfg)
-    dm = build_datamodule(typed["dataset"], cfg.cache_dir, typed["schedule"].batch_size, 0)
+    typed, dm, _ = build_data(cfg)
     import lightning as L
 
     L.seed_everything(0, workers=True)
@@ -64,7 +63,7 @@ def test_evaluate_entry_point_on_checkpoint(tmp_path, cache_dir):
                           f"cache_dir={cache_dir}", "protocol=[linear,knn]", "protocol.linear.epochs=2",
                           "progress_bar=false", "trainer=cpu"], config="evaluate")
     records = evaluate(cfg)
-    assert [r.protocol for r in records] == ["linear", "knn(k=20)"]
+    assert [r.protocol for r in records] == ["linear", "knn(k=20)", "knn(k=1)"]
     assert json.loads((tmp_path / "eval" / "results.json").read_text())[0]["epochs"] == 1
 
 

@@ -143,6 +143,16 @@ def build_datamodule(ds: DatasetConfig, cache_dir: str, batch_size: int, seed: i
                               num_workers=ds.num_workers, seed=seed, label_fraction=label_fraction, drop_last=drop_last)
 
 
+def build_data(cfg: DictConfig) -> tuple[dict[str, Any], SkeletonDataModule, Any]:
+    """Typed config, data module and small-data recipe (None when the rule does not apply) of a run: what every
+    caller that builds a method for pretraining needs, in the order the entry point uses."""
+    typed = validate(cfg)
+    dm = build_datamodule(typed["dataset"], cfg.cache_dir, typed["schedule"].batch_size, int(cfg.seed),
+                          drop_last=typed["schedule"].drop_last)
+    recipe = apply_small_data_rule(cfg, dm)
+    return (validate(cfg) if recipe is not None else typed), dm, recipe
+
+
 def apply_small_data_rule(cfg: DictConfig, dm: SkeletonDataModule):
     """Derive and apply the small-data recipe (skelcl.small_data) for this run's training split; return it, or None
     when the rule does not apply. Call before `validate` builds the typed nodes the method uses."""

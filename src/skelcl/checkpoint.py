@@ -100,11 +100,13 @@ def identity_differences(saved: Mapping, now: DictConfig, groups: Iterable[str] 
     return diffs
 
 
-def check_resume(cfg: DictConfig) -> dict | None:
-    """The checkpoint `ckpt_path` names, read and compared with this run's setting; None when not resuming."""
+def check_resume(cfg: DictConfig, ckpt: dict | None = None) -> dict | None:
+    """The checkpoint `ckpt_path` names (read here unless given), compared with this run's setting; None when not
+    resuming. Compare after the small-data rule has written its recipe into `cfg`: the checkpoint holds that too."""
     if "ckpt_path" not in cfg or cfg.ckpt_path is None:
         return None
-    ckpt = read_checkpoint(cfg.ckpt_path, "ckpt_path", need_config=False)
+    if ckpt is None:
+        ckpt = read_checkpoint(cfg.ckpt_path, "ckpt_path", need_config=False)
     if ckpt.get("skelcl_config") is None:  # written through the Python API without a run config
         log.warning("ckpt_path=%s embeds no run config; its setting cannot be checked", cfg.ckpt_path)
         return ckpt

@@ -27,15 +27,14 @@ from rich.syntax import Syntax
 from rich.tree import Tree
 
 from skelcl.build import (
-    apply_small_data_rule,
-    build_datamodule,
+    build_data,
     build_loggers,
     build_method,
     build_trainer,
     run_epochs,
     validate,
 )
-from skelcl.checkpoint import CheckpointError, check_resume
+from skelcl.checkpoint import CheckpointError, check_resume, read_checkpoint
 from skelcl.config import ConfigError
 from skelcl.data.formats import DataFormatError
 from skelcl.data.layouts import LayoutError
@@ -95,12 +94,11 @@ def _train(cfg: DictConfig, console: Console, state: dict) -> list:
     start = time.time()
     run_dir = run_dir_of(cfg)
     typed = validate(cfg)  # before any data is touched
-    check_resume(cfg)  # a resumed checkpoint must be readable and of this setting
-    dm = build_datamodule(typed["dataset"], cfg.cache_dir, typed["schedule"].batch_size, int(cfg.seed),
-                          drop_last=typed["schedule"].drop_last)
-    recipe = apply_small_data_rule(cfg, dm)
-    if recipe is not None:
-        typed = validate(cfg)
+    # a resumed checkpoint must be readable (checked before any data is opened) and of this setting
+    ckpt = read_checkpoint(cfg.ckpt_path, "ckpt_path", need_config=False) if cfg.get("ckpt_path") else None
+    typed, dm, recipe = build_data(cfg)  # the small-data recipe, if any, is written into cfg here
+    check_resume(cfg, ckpt)
+    del ckpt
     rank0 = int(L.fabric.utilities.rank_zero.rank_zero_only.rank) == 0
     if rank0:
         print_config_tree(cfg, console)

@@ -29,7 +29,7 @@ def test_monitor_logs_every_n_epochs_and_stays_out_of_results(tmp_path, cache_di
     with (tmp_path / "logs" / "metrics.csv").open() as f:
         values = [float(r["monitor/knn"]) for r in csv.DictReader(f) if r.get("monitor/knn")]
     assert len(values) == 2 and all(0.0 <= v <= 100.0 for v in values)
-    assert [r["protocol"] for r in json.loads((tmp_path / "results.json").read_text())] == ["knn(k=20)"]
+    assert [r["protocol"] for r in json.loads((tmp_path / "results.json").read_text())] == ["knn(k=20)", "knn(k=1)"]
 
 
 def test_fixed_subset_is_seeded_and_sorted():

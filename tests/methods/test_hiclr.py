@@ -367,7 +367,7 @@ def test_end_to_end_pretrain_linear_knn(tmp_path):
     # a narrower encoder and shorter clips keep the CPU cost small; the wiring under test is the same
     records = run(tmp_path, ["method=hiclr", "method.model.queue_size=64", "encoder.hidden_channels=8",
                              "method.clip.frames=24"])
-    assert {r.protocol for r in records} == {"linear", "knn(k=20)"}
+    assert {r.protocol for r in records} == {"linear", "knn(k=20)", "knn(k=1)"}
     rows = json.loads((tmp_path / "results.json").read_text())
     rows = rows if isinstance(rows, list) else rows.get("records", rows)
     protocols = {r["protocol"] for r in rows}

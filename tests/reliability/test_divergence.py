@@ -36,12 +36,14 @@ def test_nan_loss_stops_with_step_epoch_and_term(tmp_path, cache_dir, monkeypatc
 def test_huge_learning_rate_is_caught_even_with_a_finite_loss(tmp_path, cache_dir):
     # lr=1e6: the normalised loss stays finite but activations overflow into inf BatchNorm statistics
     with pytest.raises(RuntimeError, match=r"training diverged at step \d+ \(epoch \d+\): non-finite"):
-        run_train(["method.schedule.lr=1e6", "epochs=4", "protocol=[knn]"], tmp_path, cache_dir)
+        run_train(["small_data.optimizer=method", "method.schedule.lr=1e6", "epochs=4", "protocol=[knn]"], tmp_path,
+                  cache_dir)
     assert not (tmp_path / "results.json").exists()
 
 
 def test_cli_divergence_exits_non_zero_without_traceback(tmp_path, cache_dir):
-    proc = run_cli("skelcl.train", [*TINY, "method.schedule.lr=1e6", "epochs=4", "protocol=[knn]",
+    proc = run_cli("skelcl.train", [*TINY, "small_data.optimizer=method", "method.schedule.lr=1e6", "epochs=4",
+                                    "protocol=[knn]",
                                     f"hydra.run.dir={tmp_path}/run"], tmp_path, cache_dir)
     assert proc.returncode == 1, proc.stderr[-2000:]
     assert "error: training diverged at step" in proc.stderr and "Traceback" not in proc.stderr

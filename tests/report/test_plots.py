@@ -89,7 +89,7 @@ def test_missing_plot_library_gives_an_install_hint(monkeypatch):
 
 def test_results_json_is_unchanged_by_plotting(tiny_run):
     rows = json.loads((tiny_run[0] / "results.json").read_text())
-    assert [r["protocol"] for r in rows] == ["linear", "knn(k=20)"]
+    assert [r["protocol"] for r in rows] == ["linear", "knn(k=20)", "knn(k=1)"]
 
 
 def test_evaluate_writes_figures_and_provenance(tiny_run, tmp_path, cache_dir):

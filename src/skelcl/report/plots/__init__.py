@@ -1,7 +1,7 @@
 """Per-run figures, written into <run dir>/plots/ and logged to the run's loggers as images.
 
 From saved files (redrawn by `python -m skelcl.report.plots RUN_DIR`): training curves (logs/metrics.csv), t-SNE of
-the test features (features/test.pt), the linear probe's confusion matrix and per-class accuracy (logits/). With
+the test features (the newest features/test-*.pt), the linear probe's confusion matrix and per-class accuracy (logits/). With
 the method and data at hand (end of training, or rebuilt from config.yaml): the augmentation preview.
 """
 
@@ -17,6 +17,12 @@ from skelcl.report.plots.tsne import plot_tsne
 __all__ = ["draw_and_log", "draw_run_plots", "log_images"]
 
 
+def _newest(folder: Path, pattern: str) -> Path:
+    """The most recently written match (feature caches are named by the weights' key), or a path that is absent."""
+    found = sorted(folder.glob(pattern), key=lambda p: p.stat().st_mtime)
+    return found[-1] if found else folder / pattern.replace("*", "")
+
+
 def draw_run_plots(run_dir: str | Path, model=None, datamodule=None, seed: int = 0) -> list[Path]:
     """Draw every figure the run's files allow; returns the PNGs written."""
     run_dir = Path(run_dir)
@@ -24,7 +30,7 @@ def draw_run_plots(run_dir: str | Path, model=None, datamodule=None, seed: int =
     out.mkdir(exist_ok=True)
     written = [
         plot_training_curves(run_dir / "logs" / "metrics.csv", out / "training_curves.png"),
-        plot_tsne(run_dir / "features" / "test.pt", out / "tsne_test.png", seed=seed),
+        plot_tsne(_newest(run_dir / "features", "test*.pt"), out / "tsne_test.png", seed=seed),
     ]
     for logits in sorted((run_dir / "logits").glob("linear_*.pt")):
         written.append(plot_confusion(logits, out / f"confusion_{logits.stem}.png"))
