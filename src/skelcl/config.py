@@ -89,6 +89,7 @@ class LinearConfig:
     nesterov: bool = False
     weight_decay: float = 0.0
     init_std: float = 0.02
+    standardize: bool = False  # z-score the features with the training split's mean / std (the small-data rule's)
 
     def __post_init__(self) -> None:
         _check_schedule(self)

@@ -21,6 +21,9 @@ from skelcl.progress import progress as progress_bar
 def train_linear(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor, test_y: torch.Tensor,
                  num_classes: int, cfg: LinearConfig, seed: int = 0, device: str | torch.device = "cpu",
                  eval_every: int = 5, progress: bool = False) -> dict:
+    if cfg.standardize:  # the training split's statistics only; the test split never informs the probe
+        mean, std = train_x.mean(0), train_x.std(0).clamp(min=1e-6)
+        train_x, test_x = (train_x - mean) / std, (test_x - mean) / std
     g = torch.Generator().manual_seed(seed)
     head = nn.Linear(train_x.shape[1], num_classes)
     with torch.no_grad():
