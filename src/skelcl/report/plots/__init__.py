@@ -1,7 +1,8 @@
 """Per-run figures, written into <run dir>/plots/ and logged to the run's loggers as images.
 
 From saved files (redrawn by `python -m skelcl.report.plots RUN_DIR`): training curves (logs/metrics.csv), t-SNE of
-the test features (the newest features/test-*.pt), the linear probe's confusion matrix and per-class accuracy (logits/). With
+the test features (the newest features/test-*.pt), the linear probe's confusion matrix and per-class accuracy
+(logits/). With
 the method and data at hand (end of training, or rebuilt from config.yaml): the augmentation preview.
 """
 
