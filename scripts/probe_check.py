@@ -1,6 +1,7 @@
 """Is the linear probe the bottleneck? (a benchmark) Compares, on a run's cached frozen features, the configured
-probe (SGD on raw features, the papers' recipe) with the same probe on standardised features and with an L-BFGS
-logistic regression (scikit-learn, C chosen by 5-fold cross-validation on the training split only).
+probe (SGD on raw features, the papers' recipe) with the same probe on standardised features and with
+`protocol.linear.solver=logistic` (exact logistic regression, C chosen by 5-fold cross-validation on the training
+split only).
 
     python scripts/probe_check.py outputs/skeletonclr/nucla-xview-joint/<time>
 """
@@ -10,12 +11,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
 import torch
 import yaml
 
 from skelcl.config import LinearConfig
 from skelcl.eval.linear import train_linear
+from skelcl.eval.logistic import fit_logistic_cv
 
 
 def load(run: Path, which: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -39,13 +40,9 @@ def main() -> None:
     rows = [("configured probe (SGD, raw features)", train_linear(x, y, xt, yt, classes, linear)["top1"]),
             ("same probe, standardised features",
              train_linear((x - mean) / std, y, (xt - mean) / std, yt, classes, linear)["top1"])]
-    from sklearn.linear_model import LogisticRegressionCV
-    from sklearn.preprocessing import StandardScaler
-
-    scaler = StandardScaler().fit(x.numpy())
-    lr = LogisticRegressionCV(Cs=8, cv=5, max_iter=2000).fit(scaler.transform(x.numpy()), y.numpy())
-    acc = float(np.mean(lr.predict(scaler.transform(xt.numpy())) == yt.numpy()) * 100)
-    rows.append((f"logistic regression, L-BFGS, C={lr.C_[0]:.3g} by 5-fold CV on train", acc))
+    res = fit_logistic_cv(x, y, xt, yt, classes)
+    rows.append((f"protocol.linear.solver=logistic (the small-data rule's probe; C={res['C']:.3g} by 5-fold CV on "
+                 "train)", res["top1"]))
     print("| probe | top-1 |\n|---|---|")
     for name, top1 in rows:
         print(f"| {name} | {top1:.1f} |")

@@ -75,10 +75,10 @@ def test_paper_datasets_say_so_and_small_ones_do_not():
 
 def test_apply_writes_the_recipe_into_the_config():
     cfg = compose_config(["method=aimclr"])
-    assert cfg.protocol.linear.standardize is False
+    assert cfg.protocol.linear.solver == "sgd"
     r = nucla_like()
     apply(cfg, r)
-    assert cfg.protocol.linear.standardize is True
+    assert cfg.protocol.linear.solver == "logistic"
     assert cfg.epochs == r.epochs and cfg.method.schedule.batch_size == r.batch_size
     assert cfg.method.clip.frames == 30 and cfg.method.model.queue_size == 256
     assert cfg.method.model.key_init == "copy" and cfg.method.model.projector == "mlp_bn_out"

@@ -89,11 +89,13 @@ class LinearConfig:
     nesterov: bool = False
     weight_decay: float = 0.0
     init_std: float = 0.02
-    standardize: bool = False  # z-score the features with the training split's mean / std (the small-data rule's)
+    standardize: bool = False  # sgd: z-score the features with the training split's mean / std first
+    solver: str = "sgd"  # sgd: the papers' probe (the fields above) | logistic: eval/logistic.py (small-data rule)
 
     def __post_init__(self) -> None:
         _check_schedule(self)
         require(self, "init_std", _finite(self.init_std) and self.init_std > 0, "must be a number > 0")
+        require(self, "solver", self.solver in ("sgd", "logistic"), "choose 'sgd' or 'logistic'")
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
@@ -13,7 +14,10 @@ from skelcl.eval.features import cached_features
 from skelcl.eval.finetune import run_finetune
 from skelcl.eval.knn import evaluate_knn
 from skelcl.eval.linear import train_linear
+from skelcl.eval.logistic import fit_logistic_cv
 from skelcl.report.results import ResultRecord
+
+log = logging.getLogger("skelcl")
 
 
 def eval_device(cfg: DictConfig) -> torch.device:
@@ -52,8 +56,13 @@ def run_protocols(cfg: DictConfig, typed: dict, model, dm, run_dir: Path, pretra
             train_x, train_y = cached_features(model, dm, "train", cache, device, progress=bars)
             test_x, test_y = cached_features(model, dm, "test", cache, device, progress=bars)
         if name == "linear":
-            res = train_linear(train_x, train_y, test_x, test_y, dm.num_classes, pcfg, seed=int(cfg.seed),
-                               device=device, progress=bars)
+            if pcfg.solver == "logistic":
+                res = fit_logistic_cv(train_x, train_y, test_x, test_y, dm.num_classes)
+                log.info("linear probe: logistic regression, C=%g chosen by cross-validation on the training split",
+                         res["C"])
+            else:
+                res = train_linear(train_x, train_y, test_x, test_y, dm.num_classes, pcfg, seed=int(cfg.seed),
+                                   device=device, progress=bars)
             logits_dir = run_dir / "logits"
             logits_dir.mkdir(exist_ok=True)
             torch.save({"logits": res["logits"], "labels": test_y, "index": torch.as_tensor(dm.test_idx),

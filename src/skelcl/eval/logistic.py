@@ -1,0 +1,42 @@
+"""The linear probe as a convex problem: multinomial logistic regression on standardised features, solved to
+convergence (L-BFGS), with its L2 strength chosen by stratified k-fold cross-validation on the training split.
+
+On a few hundred to a few thousand training clips, the papers' probe (SGD at lr 3.0 for 100 epochs on raw features)
+reads the same frozen features several points lower than this, by different amounts for different encoders (measured
+on N-UCLA: 72.6 vs 76.5 for SkeletonCLR, 47.5 vs 67.2 for AimCLR). Solving the problem exactly removes the probe's
+own optimisation from the comparison. Nothing here looks at the test split except to score the final model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from skelcl.eval.metrics import topk_accuracy
+
+#: inverse L2 strengths searched by cross-validation (scikit-learn's C)
+C_GRID = tuple(float(c) for c in np.logspace(-3, 2, 8))
+
+
+def fit_logistic_cv(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor, test_y: torch.Tensor,
+                    num_classes: int, folds: int = 5) -> dict:
+    """top1 / top5 / logits (N_test, num_classes) / the chosen C. Classes absent from the training split get a
+    logit of -1e9 (they can never be predicted, as with any probe trained on that split)."""
+    from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
+    from sklearn.preprocessing import StandardScaler
+
+    x, y = train_x.double().numpy(), train_y.numpy()
+    scaler = StandardScaler().fit(x)
+    x, xt = scaler.transform(x), scaler.transform(test_x.double().numpy())
+    smallest = int(np.bincount(y)[np.unique(y)].min())
+    k = min(folds, smallest)
+    if k >= 2:
+        model = LogisticRegressionCV(Cs=list(C_GRID), cv=k, max_iter=2000).fit(x, y)
+        chosen = float(model.C_[0])
+    else:  # a class with a single training clip: no stratified split exists, keep scikit-learn's default C
+        model, chosen = LogisticRegression(max_iter=2000).fit(x, y), 1.0
+    scores = torch.full((xt.shape[0], num_classes), -1e9, dtype=torch.float32)
+    scores[:, torch.as_tensor(model.classes_)] = torch.as_tensor(model.decision_function(xt), dtype=torch.float32)
+    return {"top1": topk_accuracy(scores, test_y, num_classes, 1),
+            "top5": topk_accuracy(scores, test_y, num_classes, 5), "best_on_test_top1": None, "logits": scores,
+            "C": chosen}

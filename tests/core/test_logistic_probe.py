@@ -1,0 +1,36 @@
+"""protocol.linear.solver=logistic: an exact, cross-validated logistic-regression probe."""
+
+import torch
+
+from skelcl.eval.logistic import fit_logistic_cv
+
+
+def blobs(seed: int, n: int = 150, classes: int = 3, d: int = 16):
+    g = torch.Generator().manual_seed(seed)
+    y = torch.arange(n) % classes
+    x = torch.randn(n, d, generator=g) + 3.0 * torch.nn.functional.one_hot(y, d).float()
+    return x, y
+
+
+def test_separable_features_are_read_well_and_scale_does_not_matter():
+    (x, y), (xt, yt) = blobs(0), blobs(1)
+    res = fit_logistic_cv(x, y, xt, yt, 3)
+    assert res["top1"] > 80 and res["logits"].shape == (150, 3) and res["best_on_test_top1"] is None
+    scale = torch.logspace(-3, 3, 16)
+    again = fit_logistic_cv(x * scale + 7, y, xt * scale + 7, yt, 3)
+    assert abs(again["top1"] - res["top1"]) < 1e-6 and again["C"] == res["C"]
+
+
+def test_the_test_split_does_not_choose_the_regularisation():
+    (x, y), (xt, yt) = blobs(0), blobs(1)
+    a = fit_logistic_cv(x, y, xt, yt, 3)
+    b = fit_logistic_cv(x, y, xt, yt[torch.randperm(len(yt), generator=torch.Generator().manual_seed(0))], 3)
+    assert a["C"] == b["C"] and torch.equal(a["logits"], b["logits"])  # only the score changes
+
+
+def test_class_missing_from_training_is_never_predicted_and_tiny_classes_work():
+    (x, y), (xt, yt) = blobs(0), blobs(1, classes=4)
+    res = fit_logistic_cv(x, y, xt, yt, 4)  # class 3 exists only in the test split
+    assert res["logits"].shape[1] == 4 and (res["logits"].argmax(1) != 3).all()
+    x1, y1 = x[:7], torch.tensor([0, 0, 0, 1, 1, 1, 2])  # class 2 has a single clip: no stratified folds
+    assert 0 <= fit_logistic_cv(x1, y1, xt, yt, 4)["top1"] <= 100
