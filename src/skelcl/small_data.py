@@ -2,12 +2,14 @@
 the dataset actually in use.
 
 The official schedules (300 epochs of ~300 steps, a queue of 16-32k keys, momentum 0.999, a key encoder that starts
-as an independent random network) are calibrated for ~90k optimiser steps over 40k clips. On a thousand clips the
-same settings fail in measurable ways: a queue larger than the training split holds several copies of every clip,
-so the positive is indistinguishable from its own negatives; an EMA with a 1000-step time constant never leaves
-its random initialisation within the run; the plain MLP head collapses every embedding onto one direction within
-a few steps. The rule fixes each of these from the numbers of the data (training clips N) and of the method's own
-recipe, and changes nothing else (views, losses, temperatures, mining schedule shape, optimiser):
+as an independent random network, SGD with dropout) are calibrated for ~90k optimiser steps over 40k clips. On a
+thousand clips the same settings fail in measurable ways: a queue larger than the training split holds several
+copies of every clip, so the positive is indistinguishable from its own negatives; an EMA with a 1000-step time
+constant never leaves its random initialisation within the run; the plain MLP head collapses every embedding onto
+one direction within a few steps; SGD at the papers' rate does not move the features off the random floor. The rule
+sets each of these from the numbers of the data (training clips N, their median length) and of the method's own
+recipe; views, losses, temperatures and the shape of the method's schedule (milestones, mining epoch) stay the
+method's:
 
 - frames  = the method's clip length, lowered to the split's median clip length (rounded to 10, at least 20):
             resampling a 30-frame recording to 50 frames adds compute, not information
@@ -15,23 +17,25 @@ recipe, and changes nothing else (views, losses, temperatures, mining schedule s
             (but not below 16 clips, where BatchNorm statistics turn to noise)
 - steps   = `samples` / batch (the budget, counted in clips drawn), as whole epochs; LR milestones, warm-up and
             mining epochs are rescaled to it by the methods (`epochs=` does the same)
-- linear probe: logistic regression on standardised features, solved exactly, L2 by 5-fold cross-validation on
-            the training split (`protocol.linear.solver=logistic`). Measured on N-UCLA: the papers' SGD probe reads
-            72.6 % from SkeletonCLR features (76.5 % exactly) but 47.5 % from AimCLR's (67.2 %): on small data it
-            ranks encoders by how well they suit its learning rate
-- optimiser: Adam 1e-3 without weight decay, and no encoder dropout (`optimizer: adam`). Measured on N-UCLA
-            (docs/results.md): with the papers' SGD (LR scaled linearly with the batch) and dropout 0.5, SkeletonCLR's
-            online KNN stayed at the random floor (32-38 %) for 12 epochs; with Adam and no dropout it was 57 % after
-            4. `optimizer: method` keeps the method's optimiser, its SGD learning rate scaled by batch / method's batch
 - queue   = the method's queue, capped at the power of two nearest to `queue_fraction` x N
 - momentum: the EMA's time constant 1/(1-m) becomes `ema_horizon` x steps (never longer than the method's own,
             never below `min_momentum`: MoCo with a key encoder that copies the query one fails to converge)
-- warm-up = `warmup_fraction` of the epochs, at least 2 (the LR ramps per epoch: 1 would be no warm-up)
 - key encoder starts as a copy of the query encoder; a plain MLP head gets a BatchNorm on its output
+- optimiser: Adam 1e-3 without weight decay, and no encoder dropout (`optimizer: adam`). Measured on N-UCLA
+            (docs/results.md): with the papers' SGD (LR scaled linearly with the batch) and dropout 0.5, SkeletonCLR's
+            online KNN stayed at the random floor (33-38 %) for 12 epochs; with Adam and no dropout it was 57 % after
+            4. `optimizer: method` keeps the method's optimiser, its SGD learning rate scaled by batch / method's batch
+- warm-up = `warmup_fraction` of the epochs, at least 2 (the LR ramps per epoch: 1 would be no warm-up)
+- linear probe: logistic regression on standardised features, solved exactly, L2 by 5-fold cross-validation on
+            the training split (`protocol.linear.solver=logistic`). Measured on N-UCLA: the papers' SGD probe reads
+            72.6 % from SkeletonCLR's features (74.9 % exactly) but 47.5 % from AimCLR's (69.1 %): on small data it
+            ranks encoders by how well their feature scale suits its learning rate
 
 It is on (`enabled: auto`) for training splits under `max_clips` clips, except for datasets whose config says
 `recipe: paper` (NTU, PKU-MMD: the papers' protocols). Every derived value can be fixed by hand
-(`small_data.batch_size=...`), and `small_data.enabled=false` turns the rule off.
+(`small_data.batch_size=...`), and `small_data.enabled=false` turns the rule off. While it applies, the
+`method.schedule` values it sets (batch, optimiser, lr, weight decay, warm-up) replace the method's: change them
+through `small_data.*`.
 """
 
 from __future__ import annotations
@@ -102,8 +106,8 @@ class SmallDataRecipe:
         head = f", head {self.projector}" if self.projector else ""
         return (f"small dataset: {self.clips} clips -> {self.frames} frames, batch {self.batch_size}, "
                 f"{self.steps} steps ({self.epochs} epochs, warm-up {self.warmup_epochs}), {self._optimiser()}, "
-                f"queue {self.queue_size}, "
-                f"momentum {self.momentum:g}, key encoder copied from the query encoder{head}")
+                f"queue {self.queue_size}, momentum {self.momentum:g}, key encoder copied from the query encoder{head}"
+                ", linear probe: cross-validated logistic regression")
 
 
 def _pow2_floor(x: float) -> int:
