@@ -1,4 +1,4 @@
-"""AimCLR: EADM, loss assembly (aimclr.md §12 test vectors), views and quirk flags, gradient/EMA/queue contracts,
+"""AimCLR: EADM, loss assembly (test vectors), views and quirk flags, gradient/EMA/queue contracts,
 other layouts, and a tiny end-to-end run through the Hydra entry point."""
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def unit(n, d, seed=0):
     return F.normalize(torch.randn(n, d, generator=g, dtype=torch.float64), dim=1)
 
 
-# ------------------------------------------------------------------------------------------------------ EADM (§12.4)
+# ------------------------------------------------------------------------------------------------------ EADM
 def test_eadm_constant_channels_drop_nothing():
     f = torch.arange(6.0).view(1, 6, 1, 1).expand(2, 6, 5, 25).contiguous()
     assert torch.allclose(simam_attention(f), torch.full_like(f, torch.sigmoid(torch.tensor(0.5)).item()))
@@ -109,7 +109,7 @@ def test_eadm_gradient_only_through_kept_entries_and_legacy_noop():
     assert torch.equal(EADM(legacy_noop=True)(x), x)
 
 
-# ---------------------------------------------------------------------------------------------------- losses (§12.1-3)
+# ---------------------------------------------------------------------------------------------------- losses
 def three_logits(z, ze, zed, k, queue):
     return [moco_logits(u, k, queue, TAU) for u in (z, ze, zed)]
 

@@ -1,4 +1,4 @@
-"""HiCLR: loss assembly against the hiclr.md §12 test vectors, the joint mask and its learnable fill, growing views,
+"""HiCLR: loss assembly against fixed test vectors, the joint mask and its learnable fill, growing views,
 DAE / SkeleAdaIN flags, gradient / EMA / queue contracts, other layouts and encoders, configs and presets, and a
 tiny end-to-end run through the Hydra entry point."""
 
@@ -60,7 +60,7 @@ def unit(n, d, seed=0):
     return F.normalize(torch.randn(n, d, generator=g, dtype=torch.float64), dim=1)
 
 
-# ------------------------------------------------------------------------------------------------ loss (§12.2-5)
+# ------------------------------------------------------------------------------------------------ loss
 def test_loss_vectors_at_epoch_one():
     z = unit(3, 128)
     out = hierarchical_losses(z, z, z, z, torch.zeros(K, 128, dtype=torch.float64), TAU)
@@ -114,7 +114,7 @@ def test_nnm_switches_on_at_epoch_151_and_rescales():
     assert not short.nnm_active(14) and short.nnm_active(15)
 
 
-# ------------------------------------------------------------------------------------------------ joint mask (§12.1, 6)
+# ------------------------------------------------------------------------------------------------ joint mask
 def masked_entries(x: torch.Tensor, fill: float) -> torch.Tensor:
     """(N, T, V, M) bool of entries equal to the fill; asserts the mask covers all channels or none."""
     eq = x == fill
@@ -240,7 +240,7 @@ def test_dsta_transformer_encoder():
 
 
 def test_dsta_finetune_uses_evaluation_settings():
-    """hiclr.md §4B: attentiondrop 0 and fix_conv1 in finetuning, while pretraining keeps both as configured."""
+    """Official DSTA recipe: attentiondrop 0 and fix_conv1 in finetuning, while pretraining keeps both as configured."""
     from skelcl.config import FinetuneConfig
     from skelcl.eval.finetune import Classifier
 

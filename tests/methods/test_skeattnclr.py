@@ -1,6 +1,6 @@
 """SkeAttnCLR: MHSAM + mask pooling, the three-term loss, gradient / stop-gradient paths, the key side pooled with the
-query's mask (quirk 11), EMA, queue, SkeleMix view, determinism, another layout with M = 1, presets, and a tiny
-end-to-end run (specs/skeattnclr.md §12 test vectors 1-9)."""
+query's mask, EMA, queue, SkeleMix view, determinism, another layout with M = 1, presets, and a tiny
+end-to-end run (test vectors)."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def clips(n=4, v=25, m=2, t=T, seed=1):
     return torch.randn(n, 3, t, v, m, generator=torch.Generator().manual_seed(seed))
 
 
-# ---------------------------------------------------------------------------------------- §12.1, §12.2
+# ---------------------------------------------------------------------------------------- loss test vectors
 
 
 def test_mask_pooling_identities():
@@ -123,7 +123,7 @@ def test_model_shapes_full_width_heads():
     assert (m.predictor[0].in_features, m.predictor[0].out_features) == (128, 256)
 
 
-# ---------------------------------------------------------------------------------------- §12.3, §12.4
+# ---------------------------------------------------------------------------------------- pooling test vectors
 
 
 def test_loss_vectors_zero_queue():
@@ -160,7 +160,7 @@ def test_multi_positive_one_hot_equals_cross_entropy():
     assert info_nce(logits).item() == pytest.approx(ce, abs=1e-12)
 
 
-# ------------------------------------------------------------------------------ gradients §12.5, §12.8
+# ------------------------------------------------------------------------------ gradients
 
 
 def grads_of(module):
@@ -206,7 +206,7 @@ def test_total_loss_combination():
     assert torch.allclose(loss, expected)
 
 
-# -------------------------------------------------------------------------------------------- quirk 11
+# ----------------------------------------------------------------------------------- key pooled with the query's mask
 
 
 def test_key_pooled_with_query_mask_from_mixed_view():
@@ -264,7 +264,7 @@ def test_queue_holds_global_keys_only():
     assert torch.equal(m.queue.keys[4:], before[4:])
 
 
-# -------------------------------------------------------------------------------------- SkeleMix §12.6
+# -------------------------------------------------------------------------------------- SkeleMix
 
 
 def test_skelemix_on_augmented_query_before_stream():
@@ -303,7 +303,7 @@ def test_skelemix_skipped_for_two_samples():
     assert torch.isfinite(loss)
 
 
-# ------------------------------------------------------------------------------------------- EMA §12.7
+# ------------------------------------------------------------------------------------------- EMA
 
 
 def test_ema_with_zero_momentum_copies_whole_state():
@@ -439,7 +439,7 @@ def test_kinect20_single_body(stream):
     assert m.embed({"x": x, "length": torch.full((4,), T)}).shape == (4, 16)
 
 
-# ------------------------------------------------------------------------------------ evaluation §12.9
+# ------------------------------------------------------------------------------------ evaluation
 
 
 def test_downstream_feature_is_the_query_backbone_only():
