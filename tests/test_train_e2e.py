@@ -74,7 +74,6 @@ def test_random_encoder_floor_skips_pretraining(tmp_path, cache_dir):
 
 
 def test_wandb_offline_logger(tmp_path, cache_dir, monkeypatch):
-    pytest.importorskip("wandb")
     monkeypatch.setenv("WANDB_MODE", "offline")
     run_train(["logger=wandb", "protocol=[knn]"], tmp_path, cache_dir)
     runs = list((tmp_path / "wandb").glob("offline-run-*"))

@@ -137,7 +137,6 @@ def test_open_dataset_dispatch(tmp_path):
 
 
 def test_open_synthetic(tmp_path):
-    pytest.importorskip("skelcl.data.synthetic")
     ds = open_dataset(None, format="synthetic", cache_dir=tmp_path, num_subjects=2, num_classes=2, cameras=1)
     assert ds.shape[0] > 0 and ds.layout.name == "ntu25"
 
