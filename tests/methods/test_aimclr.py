@@ -17,7 +17,7 @@ from skelcl.methods.aimclr import AimCLR, aimclr_loss, apply_quirk_flags, extrem
 from skelcl.methods.base import lr_factor
 from skelcl.methods.eadm import EADM, attention_drop, simam_attention
 from skelcl.methods.losses import moco_logits, nearest_neighbour_positives
-from tests.conftest import METHOD_SMOKE, compose_config, run_train
+from tests.conftest import TINY_RUN, compose_config, run_train
 
 K, TAU = 32768, 0.07
 CONF = Path(__file__).resolve().parents[2] / "src" / "skelcl" / "conf"
@@ -301,7 +301,7 @@ def test_preset_composes(name):
 
 # ------------------------------------------------------------------------------------------------------ end to end
 def run(tmp_path, overrides):
-    return run_train(overrides, tmp_path, tmp_path / "cache", tiny=METHOD_SMOKE)
+    return run_train(overrides, tmp_path, tmp_path / "cache", tiny=TINY_RUN)
 
 
 def test_end_to_end_pretrain_linear_knn(tmp_path):

@@ -23,7 +23,7 @@ from skelcl.encoders.rnn import reshape_for_rnn
 from skelcl.methods.ascal import ASCAL
 from skelcl.methods.base import lr_factor
 from skelcl.methods.losses import moco_logits
-from tests.conftest import METHOD_SMOKE, compose_config, run_train
+from tests.conftest import TINY_RUN, compose_config, run_train
 
 CONF = Path(skelcl.conf.__file__).parent
 YAML = OmegaConf.load(CONF / "method" / "ascal.yaml")
@@ -356,7 +356,7 @@ def test_augmentation_presets_build_valid_views(name):
 
 # ------------------------------------------------------------------------------------------------ end to end
 def run(tmp_path, cache_dir, overrides):
-    return run_train(overrides, tmp_path, cache_dir, tiny=METHOD_SMOKE)
+    return run_train(overrides, tmp_path, cache_dir, tiny=TINY_RUN)
 
 
 def read_protocols(run_dir):

@@ -16,7 +16,7 @@ from omegaconf import OmegaConf
 from skelcl.data.layouts import KINECT20, NTU25
 from skelcl.methods.base import lr_factor
 from skelcl.methods.hiclr import HiCLR, hierarchical_losses, perturb_adjacency
-from tests.conftest import METHOD_SMOKE, compose_config, run_train
+from tests.conftest import TINY_RUN, compose_config, run_train
 
 K, TAU = 32768, 0.07
 H_P = 0.30691  # entropy of softmax([1/tau, 0 x K])
@@ -360,7 +360,7 @@ def test_presets_compose_and_validate():
 
 # ------------------------------------------------------------------------------------------------ end to end
 def run(tmp_path, overrides):
-    return run_train(overrides, tmp_path, tmp_path / "cache", tiny=METHOD_SMOKE)
+    return run_train(overrides, tmp_path, tmp_path / "cache", tiny=TINY_RUN)
 
 
 def test_end_to_end_pretrain_linear_knn(tmp_path):

@@ -22,7 +22,7 @@ from skelcl.data.streams import motion
 from skelcl.methods.attention_mask import AttentionMask, map_to_tokens, mask_pool
 from skelcl.methods.losses import info_nce, moco_logits, moco_logits_extra_negative, multi_positive_nce
 from skelcl.methods.skeattnclr import SkeAttnCLR
-from tests.conftest import METHOD_SMOKE, compose_config, run_train
+from tests.conftest import TINY_RUN, compose_config, run_train
 
 CONF = Path(skelcl.conf.__file__).parent
 METHOD_CFG = OmegaConf.load(CONF / "method" / "skeattnclr.yaml")
@@ -524,7 +524,7 @@ def test_end_to_end_pretrain_linear_knn(tmp_path):
         # a small synthetic set (40 / 40 clips) and a narrow encoder keep this a smoke run
         "dataset.options={num_subjects: 4, cameras: 2, max_frames: 40}", "+dataset.options.num_classes=10",
         "method=skeattnclr", "encoder=stgcn", "encoder.hidden_channels=4", "method.clip.frames=32",
-    ], tmp_path, tmp_path / "cache", tiny=METHOD_SMOKE)
+    ], tmp_path, tmp_path / "cache", tiny=TINY_RUN)
     rows = json.loads((tmp_path / "results.json").read_text())
     protocols = {row["protocol"].split("(")[0] for row in rows}
     assert protocols >= {"linear", "knn"}
