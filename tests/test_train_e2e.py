@@ -9,6 +9,8 @@ import torch
 
 from tests.conftest import TINY, compose_config, compose_train, run_train
 
+pytestmark = pytest.mark.slow  # end-to-end runs / entry-point subprocesses
+
 
 def test_pretrain_linear_knn_writes_results(tmp_path, cache_dir):
     records = run_train([], tmp_path, cache_dir)

@@ -304,6 +304,7 @@ def run(tmp_path, overrides):
     return run_train(overrides, tmp_path, tmp_path / "cache", tiny=TINY_RUN)
 
 
+@pytest.mark.slow
 def test_end_to_end_pretrain_linear_knn(tmp_path):
     # a slim encoder and short clips keep this a smoke test of the wiring (pretrain -> features -> linear, knn)
     run(tmp_path, ["method=aimclr", "method.model.queue_size=64", "encoder.hidden_channels=4", "encoder.hidden_dim=32",

@@ -363,6 +363,7 @@ def read_protocols(run_dir):
     return {r["protocol"] for r in json.loads((run_dir / "results.json").read_text())}
 
 
+@pytest.mark.slow
 def test_end_to_end_lstm_pretrain_linear_knn(tmp_path, cache_dir):
     # 2 epochs: the warm-up epoch, then one learning epoch
     run(tmp_path, cache_dir, ["method=ascal", "encoder=lstm", "epochs=2", "method.clip.frames=30"])

@@ -363,6 +363,7 @@ def run(tmp_path, overrides):
     return run_train(overrides, tmp_path, tmp_path / "cache", tiny=TINY_RUN)
 
 
+@pytest.mark.slow
 def test_end_to_end_pretrain_linear_knn(tmp_path):
     # a narrower encoder and shorter clips keep the CPU cost small; the wiring under test is the same
     records = run(tmp_path, ["method=hiclr", "method.model.queue_size=64", "encoder.hidden_channels=8",
