@@ -2,7 +2,7 @@
 
 SkeAttnCLR is the heaviest method in skelcl: a full-width ST-GCN (hidden 64) run three times per step (x_q, x_mix,
 x_k) plus an attention over T'·V = 400 tokens whose weights alone are N·M·8·400² floats (≈ 1.3 GB in fp32 at batch
-128, two bodies; spec quirk 12). This script measures what a step really costs, so batch size / width choices for a
+128, two bodies). This script measures what a step really costs, so batch size / width choices for a
 given GPU can be made from numbers:
 
     python scripts/skeattnclr_memory.py --device cuda --batch 32 64 128 --hidden 16 32 64 --steps 5

@@ -12,28 +12,19 @@ import pytest
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
 
-#: overrides that make any run tiny: 4 subjects, 1 epoch of 2 batches, a short linear probe
-TINY = [
+#: overrides that make any run tiny: 4 subjects, 1 epoch of 2 batches, a short linear probe (the method tests add
+#: their own encoder and clip sizes to these)
+TINY_RUN = [
     "trainer=debug",
     "progress_bar=false",
     "epochs=1",
     "dataset.options.num_subjects=4",
     "method.schedule.batch_size=16",
     "method.linear.epochs=2",
-    "method.clip.frames=24",
-    "encoder.hidden_channels=8",
 ]
 
-
-#: the method test files' end-to-end smoke settings (each adds its own encoder / clip sizes as overrides)
-METHOD_SMOKE = [
-    "trainer=debug",
-    "progress_bar=false",
-    "epochs=1",
-    "method.schedule.batch_size=16",
-    "protocol.linear.epochs=2",
-    "dataset.options={num_subjects: 4}",
-]
+#: TINY_RUN plus short clips and a narrow ST-GCN
+TINY = [*TINY_RUN, "method.clip.frames=24", "encoder.hidden_channels=8"]
 
 
 @pytest.fixture(scope="session")

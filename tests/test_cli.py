@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.conftest import TINY, run_cli
+
+pytestmark = pytest.mark.slow  # end-to-end runs / entry-point subprocesses
 
 
 def test_cli_typo_fails_fast(tmp_path, cache_dir):

@@ -50,6 +50,7 @@ def test_custom_layout_end_to_end(tmp_path, cache_dir, custom_data, method):
     assert rows[0]["dataset_file"] == "mydata"  # the fold's identity when sweeping dataset.root
 
 
+@pytest.mark.slow
 def test_fold_sweep_keeps_each_folds_identity(tmp_path, cache_dir, custom_data):
     """The README's cross-validation pattern: one pickle per fold with plain train/val splits, swept over."""
     import shutil

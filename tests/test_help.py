@@ -6,6 +6,8 @@ import pytest
 
 from tests.conftest import run_cli
 
+pytestmark = pytest.mark.slow  # end-to-end runs / entry-point subprocesses
+
 
 @pytest.mark.parametrize("module, expected", [
     ("skelcl.train", ["usage: python -m skelcl.train", "examples:", "python -m skelcl.report multirun/",

@@ -9,6 +9,8 @@ import torch
 
 from tests.conftest import TINY, compose_config, compose_train, run_train
 
+pytestmark = pytest.mark.slow  # end-to-end runs / entry-point subprocesses
+
 
 def test_pretrain_linear_knn_writes_results(tmp_path, cache_dir):
     records = run_train([], tmp_path, cache_dir)
@@ -74,7 +76,6 @@ def test_random_encoder_floor_skips_pretraining(tmp_path, cache_dir):
 
 
 def test_wandb_offline_logger(tmp_path, cache_dir, monkeypatch):
-    pytest.importorskip("wandb")
     monkeypatch.setenv("WANDB_MODE", "offline")
     run_train(["logger=wandb", "protocol=[knn]"], tmp_path, cache_dir)
     runs = list((tmp_path / "wandb").glob("offline-run-*"))

@@ -1,4 +1,4 @@
-"""Tests for the batched augmentation ops (skelcl.augment.ops): contract checks for every op plus the spec vectors."""
+"""Tests for the batched augmentation ops (skelcl.augment.ops): contract checks for every op plus test vectors."""
 
 from __future__ import annotations
 
@@ -125,7 +125,7 @@ def test_bad_inputs_fail_clearly():
 
 
 # --------------------------------------------------------------------------------------------------------------------
-# temporal crop (aimclr.md §12.5)
+# temporal crop
 
 
 def frame_coded(n: int = N, t: int = T) -> torch.Tensor:
@@ -183,7 +183,7 @@ def test_time_reverse_twice_is_identity_and_reverses():
 
 
 # --------------------------------------------------------------------------------------------------------------------
-# shear and rotation (aimclr.md §3.2, §3.4, §12.6)
+# shear and rotation
 
 
 def basis_batch(n: int = N) -> torch.Tensor:
@@ -252,7 +252,7 @@ def test_rotate_single_mode_one_sided_about_fixed_axis():
 
 
 # --------------------------------------------------------------------------------------------------------------------
-# flip (aimclr.md §3.3, §12.6; quirk 2)
+# flip (official: joint labels swapped, x not negated)
 
 
 def test_flip_permutation_involution_and_ntu_fixed_joints():
@@ -305,7 +305,7 @@ def test_noise_std_and_empty_body_mask():
     x = batch(n=N)
     x[:, :, :, :, 1] = 0
     y = ops.gaussian_noise(x, gen(0), std=0.01, p=1.0)
-    assert (y[..., 1] != 0).all()  # faithful quirk 4: the empty slot gets noise
+    assert (y[..., 1] != 0).all()  # faithful: the empty slot gets noise too
     assert abs((y - x).std().item() - 0.01) < 1e-3
     yf = ops.gaussian_noise(x, gen(0), std=0.01, p=1.0, mask_empty_bodies=True)
     assert (yf[..., 1] == 0).all() and (yf[..., 0] != x[..., 0]).all()
@@ -391,7 +391,7 @@ def test_joint_mask_per_sample_option():
 
 
 # --------------------------------------------------------------------------------------------------------------------
-# SkeleMix part swap (skeattnclr.md §3, §12.6)
+# SkeleMix part swap
 
 
 def test_part_swap_region_partner_and_sizes():

@@ -23,6 +23,7 @@ def test_monitor_is_on_by_default_and_off_for_debug():
     assert compose_config(["trainer=debug"]).trainer.limit_train_batches == 2  # debug's trainer keys still apply
 
 
+@pytest.mark.slow
 def test_monitor_logs_every_n_epochs_and_stays_out_of_results(tmp_path, cache_dir):
     run_train(["epochs=2", "protocol=[knn]", "monitor=knn", "monitor.every_n_epochs=1", "monitor.bank_size=64",
                "monitor.query_size=32"], tmp_path, cache_dir)

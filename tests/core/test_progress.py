@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 
+import pytest
 from rich.console import Console
 
 from skelcl.progress import progress
@@ -24,6 +25,7 @@ def test_disabled_bar_prints_nothing(capsys):
     assert capsys.readouterr().out == ""
 
 
+@pytest.mark.slow
 def test_run_with_bars_matches_run_without(tmp_path, cache_dir):
     run_train(["protocol=[linear,knn]", "plots=false"], tmp_path / "quiet", cache_dir)
     run_train(["protocol=[linear,knn]", "plots=false", "progress_bar=true"], tmp_path / "bars", cache_dir)

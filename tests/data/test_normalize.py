@@ -1,4 +1,4 @@
-"""frame50 pipeline (datasets spec section 6 A2) and its test vectors (section 11.6, 11.7)."""
+"""frame50 pipeline (A2) and its test vectors."""
 
 import math
 

@@ -23,7 +23,7 @@ from skelcl.data.prepare.ntu import (
 from tests.data import fixtures as fx
 
 
-def test_name_parsing_vector():  # spec 11.1
+def test_name_parsing_vector():
     n = parse_name("S018C002P045R001A061")
     assert (n.setup, n.camera, n.performer, n.replication, n.label) == (18, 2, 45, 1, 60)
     assert not n.in_ntu60

@@ -1,6 +1,7 @@
 """N-UCLA: JSON clips, label mapping, view splits, the 1-frame clips; the real release when present."""
 
 import json
+import os
 from collections import Counter
 from pathlib import Path
 
@@ -11,7 +12,8 @@ from skelcl.data.formats import load_prepared
 from skelcl.data.prepare.nucla import ACTIONS, parse_name, prepare_nucla, read_clip
 from tests.data import fixtures as fx
 
-REAL = Path("/work/shared/datasets/nucla/all_sqe")
+# the real release (its all_sqe folder), when SKELCL_NUCLA_RAW points at it
+REAL = Path(os.environ["SKELCL_NUCLA_RAW"]) if os.environ.get("SKELCL_NUCLA_RAW") else None
 
 
 def test_name_and_label_mapping():
@@ -54,8 +56,8 @@ def test_prepare_small(tmp_path):
     assert load_prepared(out).shape == (7, 3, 50, 20, 1)
 
 
-@pytest.mark.skipif(not REAL.is_dir(), reason="real N-UCLA release not present")
-def test_real_release(tmp_path):  # spec 11.9 (the full prepare takes a few seconds)
+@pytest.mark.skipif(REAL is None or not REAL.is_dir(), reason="real N-UCLA release not present (set SKELCL_NUCLA_RAW)")
+def test_real_release(tmp_path):  # (the full prepare takes a few seconds)
     files = sorted(REAL.glob("*.json"))
     assert len(files) == 1484
     for f in files[::37]:  # spot-check the raw fields on a subset
@@ -67,7 +69,7 @@ def test_real_release(tmp_path):  # spec 11.9 (the full prepare takes a few seco
     lengths = dict(zip(ds.names.tolist(), ds.lengths.tolist()))
     assert ds.shape[0] == 1482 and s["files_parsed"] == 1484
     assert sorted(Path(x["file"]).stem for x in s["skipped"]) == ["a02_s09_e04_v02", "a02_s09_e04_v03"]
-    # with the two 1-frame clips added back: views 516 / 504 / 464, classes as in the spec, 58,534 frames
+    # with the two 1-frame clips added back: views 516 / 504 / 464, classes as in the release, 58,534 frames
     views = Counter(ds.meta_fields["view"].tolist()) + Counter([2, 3])
     assert [views[v] for v in (1, 2, 3)] == [516, 504, 464]
     per_class = np.bincount(ds.labels, minlength=10) + np.eye(10, dtype=int)[1] * 2

@@ -19,7 +19,7 @@ from skelcl.data.prepare.pku import (
 from tests.data import fixtures as fx
 
 
-def test_interval_vector():  # spec 11.10: start 10, end 19 -> 10 frames (AimCLR), 9 with [start, end)
+def test_interval_vector():  # start 10, end 19 -> 10 frames (AimCLR), 9 with [start, end)
     x = np.arange(30)
     assert x[interval_slice(10, 19)].tolist() == list(range(9, 19))
     assert len(x[interval_slice(10, 19, "halfopen")]) == 9

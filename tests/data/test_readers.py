@@ -80,7 +80,7 @@ def test_pyskl(tmp_path):
             fx.pyskl_annotation(rng, "S002C001P003R001A002", 1, 17, bodies=1)]
     split = {"xsub_train": ["S001C001P001R001A001", "S001C002P002R001A050"], "xsub_val": ["S002C001P003R001A002"]}
     path = fx.write_pyskl(tmp_path / "ntu60_3danno.pkl", anns, split)
-    for a in anns:  # spec 11.8 on the input
+    for a in anns:  # on the input
         if a is not None:
             assert a["keypoint"].shape == (a["keypoint"].shape[0], a["total_frames"], 25, 3)
             assert a["keypoint"].dtype == np.float16
@@ -137,7 +137,6 @@ def test_open_dataset_dispatch(tmp_path):
 
 
 def test_open_synthetic(tmp_path):
-    pytest.importorskip("skelcl.data.synthetic")
     ds = open_dataset(None, format="synthetic", cache_dir=tmp_path, num_subjects=2, num_classes=2, cameras=1)
     assert ds.shape[0] > 0 and ds.layout.name == "ntu25"
 

@@ -1,4 +1,4 @@
-"""DSTA-Net encoder (hiclr.md §4B)."""
+"""DSTA-Net encoder (HiCLR's transformer)."""
 
 import pytest
 import torch
@@ -43,7 +43,7 @@ def test_structure_matches_hiclr_config():
     assert plan == list(HICLR_BLOCKS)
     assert all(b.num_subset == 3 and b.out_nett[0].kernel_size == (7, 1) for b in m.graph_layers)
     torch.testing.assert_close(m.graph_layers[0].attention0s, torch.full((1, 3, 25, 25), 1 / 25))
-    # regression guard on the count of this implementation (no official number in the spec)
+    # regression guard on the count of this implementation (no official number to compare with)
     assert n_params(m) == 1_546_480
 
 

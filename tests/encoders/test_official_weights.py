@@ -90,6 +90,7 @@ def test_mismatches_fail_loudly(tmp_path):
         load_encoder_weights(tmp_path / "nope.pt", tiny(1))
 
 
+@pytest.mark.slow
 def test_init_from_evaluates_given_weights(tmp_path, cache_dir):
     """pretrain=false init_from=<official file>: the protocols see exactly those weights (no BN calibration)."""
     first = tmp_path / "a"

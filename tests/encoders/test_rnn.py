@@ -1,4 +1,4 @@
-"""Recurrent encoder: AS-CAL reshape, CAE tap and parameter counts (ascal.md §4, §11.1-2)."""
+"""Recurrent encoder: AS-CAL reshape, CAE tap and parameter counts."""
 
 import math
 
@@ -22,7 +22,7 @@ def n_params(m: torch.nn.Module) -> int:
 
 
 def coded_input(n: int, t: int) -> torch.Tensor:
-    """x[n, c, t, v, m] = 100000·t + 1000·c + 10·v + m (ascal.md §11.1 plus a time term)."""
+    """x[n, c, t, v, m] = 100000·t + 1000·c + 10·v + m (the AS-CAL reshape test vector plus a time term)."""
     c = torch.arange(3).view(1, 3, 1, 1, 1)
     tt = torch.arange(t).view(1, 1, t, 1, 1)
     v = torch.arange(25).view(1, 1, 1, 25, 1)

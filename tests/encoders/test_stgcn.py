@@ -1,4 +1,4 @@
-"""ST-GCN encoder, its graph builder and the CrosSCLR initialiser (aimclr.md §4, skeattnclr.md §4)."""
+"""ST-GCN encoder, its graph builder and the CrosSCLR initialiser."""
 
 import pytest
 import torch
@@ -101,8 +101,8 @@ def test_graph_other_layouts_and_errors():
 
 @pytest.mark.parametrize("graph", ["stgcn", "agcn"])
 def test_parameter_counts_from_specs(graph):
-    assert n_params(STGCN(NTU25, hidden_channels=16, graph=graph)) == 821_380  # aimclr.md §4
-    assert n_params(STGCN(NTU25, hidden_channels=64, graph=graph)) == 3_083_412  # skeattnclr.md §4
+    assert n_params(STGCN(NTU25, hidden_channels=16, graph=graph)) == 821_380  # AimCLR's quarter width
+    assert n_params(STGCN(NTU25, hidden_channels=64, graph=graph)) == 3_083_412  # SkeAttnCLR's full width
 
 
 def test_edge_importance_off_and_block_plan():

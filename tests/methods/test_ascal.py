@@ -1,4 +1,4 @@
-"""AS-CAL against specs/ascal.md: loss and queue test vectors (§11), the warm-up epoch, EMA from an exact copy,
+"""AS-CAL: loss and queue test vectors, the warm-up epoch, EMA from an exact copy,
 stop-gradients, schedules, centring on every path, presets, and tiny end-to-end runs (LSTM and ST-GCN)."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from skelcl.encoders.rnn import reshape_for_rnn
 from skelcl.methods.ascal import ASCAL
 from skelcl.methods.base import lr_factor
 from skelcl.methods.losses import moco_logits
-from tests.conftest import METHOD_SMOKE, compose_config, run_train
+from tests.conftest import TINY_RUN, compose_config, run_train
 
 CONF = Path(skelcl.conf.__file__).parent
 YAML = OmegaConf.load(CONF / "method" / "ascal.yaml")
@@ -94,7 +94,7 @@ def test_yaml_defaults_are_the_official_ones():
 
 
 def test_lstm_parameter_counts_and_no_head():
-    # ascal.md §4: 417,792 parameters for NTU (D = 150), 325,632 for N-UCLA (D = 60); no projection head
+    # 417,792 parameters for NTU (D = 150), 325,632 for N-UCLA (D = 60); no projection head
     ntu = make(hidden=256, queue=8)
     assert sum(p.numel() for p in ntu.encoder_q.parameters()) == 417_792
     assert isinstance(ntu.projector_q, nn.Identity) and ntu.embed_dim == 256
@@ -103,7 +103,7 @@ def test_lstm_parameter_counts_and_no_head():
 
 
 def test_shapes_ntu():
-    # §11.8: views (N,3,150,25,2) -> (150,N,150) -> outputs (150,N,256) -> CAE (N,256); logits (N,16385)
+    # views (N,3,150,25,2) -> (150,N,150) -> outputs (150,N,256) -> CAE (N,256); logits (N,16385)
     model = make(frames=150, hidden=256, queue=16384)
     x = clips(n=2, frames=150)
     v = model.view("query", x)
@@ -117,7 +117,7 @@ def test_shapes_ntu():
 
 
 def test_reshape_feature_index():
-    # §11.1: x[n,c,t,v,m] = 1000c + 10v + m (T = 1) sits at feature c*50 + v*2 + m
+    # x[n,c,t,v,m] = 1000c + 10v + m (T = 1) sits at feature c*50 + v*2 + m
     c, v, m = torch.meshgrid(torch.arange(3), torch.arange(25), torch.arange(2), indexing="ij")
     x = (1000 * c + 10 * v + m).float()[None, :, None].expand(2, 3, 1, 25, 2)
     seq = reshape_for_rnn(x)
@@ -138,7 +138,7 @@ class Fixed(nn.Module):
 
 
 def test_loss_test_vector_zero_queue():
-    # §11.3: Q = 0, q = k, |q| = 1 -> L = log(1 + K e^{-1/tau}) = 9.4618e-4 (K = 16384, tau = 0.06); no L2 norm,
+    # Q = 0, q = k, |q| = 1 -> L = log(1 + K e^{-1/tau}) = 9.4618e-4 (K = 16384, tau = 0.06); no L2 norm,
     # so scaling q and k by a makes the positive logit a^2 / tau
     model = make(hidden=8, queue=16384).double()
     model.queue.keys.zero_()
@@ -156,7 +156,7 @@ def test_loss_test_vector_zero_queue():
 
 
 def test_gradients_reach_only_the_query_lstm():
-    # §11.9: only f_q's 4 LSTM tensors get gradients; f_k and the queue are constants
+    # only f_q's 4 LSTM tensors get gradients; f_k and the queue are constants
     model = make()
     loss, logs = model.pretrain_loss(clips())
     loss.backward()
@@ -185,7 +185,7 @@ def test_queue_gets_this_steps_keys():
 
 # ------------------------------------------------------------------------------------------------ queue + warm-up
 def test_queue_uniform_init_bounds_and_pointer_arithmetic():
-    # §11.4: U(-s, s), s = 1/sqrt(256/3) = 0.10825; NTU-60 xsub warm-up: 1,252 batches of 32 + one of 27 -> 7,323
+    # U(-s, s), s = 1/sqrt(256/3) = 0.10825; NTU-60 xsub warm-up: 1,252 batches of 32 + one of 27 -> 7,323
     model = make(hidden=256, queue=16384)
     s = 1 / math.sqrt(256 / 3)
     assert s == pytest.approx(0.10825, abs=1e-5)
@@ -198,7 +198,7 @@ def test_queue_uniform_init_bounds_and_pointer_arithmetic():
 
 
 def test_warmup_epoch_fills_queue_and_changes_no_parameter():
-    # §7 / §11.4: epoch 1 = forward + enqueue only (no backward, step or EMA); short last batch allowed
+    # epoch 1 = forward + enqueue only (no backward, step or EMA); short last batch allowed
     model = make(queue=64)
     before_q, before_k = params(model.encoder_q), params(model.encoder_k)
     seen = []
@@ -226,7 +226,7 @@ class EMACheck(L.Callback):
 
 
 def test_key_encoder_is_an_exact_copy_then_moves_only_by_ema_after_the_step():
-    # §11.5: f_k == f_q at init; after one step theta_k = 0.999 theta_k + 0.001 theta_q (the updated theta_q)
+    # f_k == f_q at init; after one step theta_k = 0.999 theta_k + 0.001 theta_q (the updated theta_q)
     model = make()
     assert all(torch.equal(a, b) for a, b in zip(model.encoder_q.state_dict().values(),
                                                   model.encoder_k.state_dict().values()))
@@ -258,7 +258,7 @@ def test_deterministic_under_seed():
 
 # ------------------------------------------------------------------------------------------------ schedules
 def test_pretraining_lr_schedule():
-    # §11.7: 1-based epoch 30 -> 0.01, epoch 31 -> 0.001 (61 epochs, decay after 30)
+    # 1-based epoch 30 -> 0.01, epoch 31 -> 0.001 (61 epochs, decay after 30)
     model = make()
     out = model.configure_optimizers()
     opt, sched = out["optimizer"], out["lr_scheduler"]["scheduler"]
@@ -272,7 +272,7 @@ def test_pretraining_lr_schedule():
 
 
 def test_linear_lr_schedule():
-    # §11.7: 1.0 (1-15), 0.5 (16-35), 0.25 (36-60), 0.125 (61-75), 0.0625 (76-90)
+    # 1.0 (1-15), 0.5 (16-35), 0.25 (36-60), 0.125 (61-75), 0.0625 (76-90)
     lin = YAML.linear
     assert (lin.lr, lin.epochs, lin.nesterov, lin.weight_decay, lin.init_std) == (1.0, 90, True, 0.0, 0.01)
     lrs = [lin.lr * lr_factor(e, list(lin.milestones), lin.gamma, 0) for e in range(lin.epochs)]
@@ -303,7 +303,7 @@ def test_subtract_joint_replaces_dataset_centring_or_defers_to_it():
 
 
 def test_official_view_identities():
-    # §11.6: shear with all six entries 0 is the identity; Reverse applied twice is the identity
+    # shear with all six entries 0 is the identity; Reverse applied twice is the identity
     x = clips()
     g = torch.Generator().manual_seed(0)
     assert torch.equal(shear(x, g, amplitude=0.0), x)
@@ -356,13 +356,14 @@ def test_augmentation_presets_build_valid_views(name):
 
 # ------------------------------------------------------------------------------------------------ end to end
 def run(tmp_path, cache_dir, overrides):
-    return run_train(overrides, tmp_path, cache_dir, tiny=METHOD_SMOKE)
+    return run_train(overrides, tmp_path, cache_dir, tiny=TINY_RUN)
 
 
 def read_protocols(run_dir):
     return {r["protocol"] for r in json.loads((run_dir / "results.json").read_text())}
 
 
+@pytest.mark.slow
 def test_end_to_end_lstm_pretrain_linear_knn(tmp_path, cache_dir):
     # 2 epochs: the warm-up epoch, then one learning epoch
     run(tmp_path, cache_dir, ["method=ascal", "encoder=lstm", "epochs=2", "method.clip.frames=30"])

@@ -81,6 +81,7 @@ def drop(values: list[float]) -> float:
     return sum(values[:4]) / 4 - sum(values[-4:]) / 4
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", sorted(CASES))
 def test_training_lowers_the_pretraining_loss(method, cache_dir):
     trained, frozen = losses(method, cache_dir, learn=True), losses(method, cache_dir, learn=False)

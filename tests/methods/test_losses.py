@@ -1,4 +1,4 @@
-"""Loss math against the specs' test vectors (aimclr.md §12, hiclr.md §12, ascal.md §11)."""
+"""Loss math against fixed test vectors (AimCLR, HiCLR, AS-CAL)."""
 
 import math
 
@@ -32,7 +32,7 @@ def test_info_nce_zero_queue_matches_closed_form():
 
 
 def test_info_nce_ascal_unnormalised_vector():
-    # ascal.md §11.3: K = 16384, tau = 0.06 -> 9.4618e-4; scaling q and k changes the loss
+    # K = 16384, tau = 0.06 -> 9.4618e-4; scaling q and k changes the loss
     q = unit(2, 256)
     loss = info_nce(moco_logits(q, q, torch.zeros(16384, 256, dtype=torch.float64), 0.06)).item()
     assert loss == pytest.approx(9.4618e-4, rel=1e-4)

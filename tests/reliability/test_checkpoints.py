@@ -9,6 +9,8 @@ import pytest
 
 from tests.conftest import TINY, compose_config, run_cli, run_train
 
+pytestmark = pytest.mark.slow  # end-to-end runs / entry-point subprocesses
+
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, cache_dir):

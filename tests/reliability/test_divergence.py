@@ -41,6 +41,7 @@ def test_huge_learning_rate_is_caught_even_with_a_finite_loss(tmp_path, cache_di
     assert not (tmp_path / "results.json").exists()
 
 
+@pytest.mark.slow
 def test_cli_divergence_exits_non_zero_without_traceback(tmp_path, cache_dir):
     proc = run_cli("skelcl.train", [*TINY, "small_data.optimizer=method", "method.schedule.lr=1e6", "epochs=4",
                                     "protocol=[knn]",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from skelcl.build import build_datamodule, build_method, validate
@@ -31,6 +32,7 @@ def test_other_weights_in_the_same_directory_are_re_extracted(tmp_path, cache_di
     assert torch.allclose(second, fresh, rtol=1e-5, atol=0)
 
 
+@pytest.mark.slow
 def test_stream_and_clip_settings_are_part_of_the_key(tmp_path, cache_dir):
     cache = tmp_path / "features"
     joint, dm = _model_and_data(tmp_path, cache_dir)

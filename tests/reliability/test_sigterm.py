@@ -12,6 +12,7 @@ from skelcl.methods.skeletonclr import SkeletonCLR
 from tests.conftest import run_train
 
 
+@pytest.mark.slow
 def test_sigterm_saves_interrupted_state_exits_non_zero_and_resumes(tmp_path, cache_dir, monkeypatch):
     original = SkeletonCLR.training_step
 

@@ -46,6 +46,7 @@ def test_out_of_range_value_names_key_and_range(tmp_path, cache_dir, override, m
     assert not run_dir.exists()
 
 
+@pytest.mark.slow
 def test_cli_bad_value_is_one_line_and_leaves_no_run_dir(tmp_path, cache_dir):
     proc = run_cli("skelcl.train", [*TINY, "method.schedule.batch_size=0", f"hydra.run.dir={tmp_path}/run"],
                    tmp_path, cache_dir, timeout=120)

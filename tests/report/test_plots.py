@@ -22,12 +22,14 @@ def _is_png(path) -> bool:
     return data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
 
 
+@pytest.mark.slow
 def test_a_run_writes_every_figure(tiny_run):
     run_dir, _ = tiny_run
     for name in FIGURES:
         assert _is_png(run_dir / "plots" / name), name
 
 
+@pytest.mark.slow
 def test_confusion_matrix_sums_to_the_test_count_and_matches_top1(tiny_run):
     run_dir, records = tiny_run
     cm = np.loadtxt(run_dir / "plots" / "confusion_linear_joint.csv", delimiter=",", dtype=np.int64)
@@ -38,6 +40,7 @@ def test_confusion_matrix_sums_to_the_test_count_and_matches_top1(tiny_run):
     assert np.trace(cm) / cm.sum() * 100 == pytest.approx(linear.top1, abs=1e-4)
 
 
+@pytest.mark.slow
 def test_plots_are_redrawn_from_saved_files(tiny_run, tmp_path):
     run_dir = tmp_path / "copy"
     shutil.copytree(tiny_run[0], run_dir, ignore=shutil.ignore_patterns("plots", "checkpoints"))
@@ -67,6 +70,7 @@ def test_augmentation_preview_draws_every_view_of_the_method(tmp_path, cache_dir
     assert _is_png(tmp_path / "p.png")
 
 
+@pytest.mark.slow
 def test_tensorboard_receives_the_figures(tmp_path, cache_dir):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -87,11 +91,13 @@ def test_missing_plot_library_gives_an_install_hint(monkeypatch):
         require("sklearn.manifold")
 
 
+@pytest.mark.slow
 def test_results_json_is_unchanged_by_plotting(tiny_run):
     rows = json.loads((tiny_run[0] / "results.json").read_text())
     assert [r["protocol"] for r in rows] == ["linear", "knn(k=20)", "knn(k=1)"]
 
 
+@pytest.mark.slow
 def test_evaluate_writes_figures_and_provenance(tiny_run, tmp_path, cache_dir):
     from skelcl.evaluate import evaluate
     from tests.conftest import compose_config

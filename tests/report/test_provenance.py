@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 import yaml
 
 from skelcl.report.compare import differing_keys, entries_of
@@ -13,6 +14,7 @@ from skelcl.report.runs import load_runs
 from tests.report.fake_runs import write_run
 
 
+@pytest.mark.slow
 def test_records_carry_provenance(tiny_run):
     run_dir, _ = tiny_run
     rows = json.loads((run_dir / "results.json").read_text())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from omegaconf import OmegaConf
 
 from skelcl.report.wandb_run import ID_FILE, wandb_kwargs
@@ -39,6 +40,7 @@ def test_resume_from_a_checkpoint_reuses_the_wandb_run_id(tmp_path):
     assert again["id"] == first["id"] and again["resume"] == "allow"
 
 
+@pytest.mark.slow
 def test_offline_run_has_results_table_images_and_resumes(tmp_path, cache_dir, monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "offline")
     run_train(["logger=wandb", "protocol=[linear]", "checkpoint_every=1"], tmp_path / "run", cache_dir)
@@ -58,6 +60,7 @@ def test_offline_run_has_results_table_images_and_resumes(tmp_path, cache_dir, m
     assert resumed.name.endswith(run_id)
 
 
+@pytest.mark.slow
 def test_multirun_jobs_are_separate_wandb_runs_in_one_group(tmp_path, cache_dir):
     sweep = tmp_path / "sweep"
     proc = run_cli("skelcl.train", ["-m", "seed=0,1", *TINY, "protocol=[knn]", "logger=wandb", "plots=false",

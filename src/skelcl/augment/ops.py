@@ -5,12 +5,12 @@ Every op is a pure function ``op(x, g, **params) -> Tensor``:
 - ``x`` is a floating tensor (N, C, T, V, M) on any device; the output has the same shape, dtype and device.
 - ``g`` is a ``torch.Generator`` on x's device (or None for the global generator); all randomness is drawn from it,
   on x's device, so a seeded generator makes the op deterministic.
-- Random parameters are drawn per sample (one draw per batch only where a spec says so: ``joint_mask(shared=True)``,
+- Random parameters are drawn per sample (one draw per batch where the official code does: ``joint_mask(shared=True)``,
   ``part_swap``, the partner offset of ``skele_adain``); ``p`` is a per-sample Bernoulli(p) of applying the op.
 - Each op is the identity at zero strength (p = 0, amplitude 0, ...).
 - Ops that name joints take ``layout`` (a :class:`~skelcl.data.layouts.Layout`); nothing here knows NTU indices.
 
-Parameter defaults are the official-code values from the specs (/work/shared/specs). ``OPS`` maps the config names
+Parameter defaults are the official code's values. ``OPS`` maps the config names
 to the functions; ``skelcl.augment.views`` builds pipelines from it.
 """
 
@@ -140,7 +140,7 @@ def crop_at(x: Tensor, starts: Tensor, pad: int) -> Tensor:
 
 
 def temporal_crop(x: Tensor, g: torch.Generator | None, pad_ratio: int = 6) -> Tensor:
-    """Shift by up to ±⌊T/pad_ratio⌋ frames with reversed-frame padding, T kept (aimclr.md §3.1, skeattnclr.md §3).
+    """Shift by up to ±⌊T/pad_ratio⌋ frames with reversed-frame padding, T kept (as in the AimCLR and SkeAttnCLR code).
 
     Start s ~ U{0..2P} per sample; s = P is the identity. pad_ratio <= 0 (or P = 0) disables the op."""
     _check(x, "temporal_crop")
@@ -158,7 +158,7 @@ def temporal_crop_resize(
 ) -> Tensor:
     """Crop a random window of ratio U(min_ratio, max_ratio)·T per sample and linearly resize it back to T.
 
-    Framework extra (no spec); ratio 1 is the identity."""
+    Framework extra (not in the official code bases); ratio 1 is the identity."""
     _check(x, "temporal_crop_resize")
     lo, hi = _pair((min_ratio, max_ratio), "temporal_crop_resize ratio")
     if not 0.0 < lo <= hi <= 1.0:
@@ -199,7 +199,7 @@ def apply_matrix(x: Tensor, mat: Tensor) -> Tensor:
 
 
 def shear(x: Tensor, g: torch.Generator | None, amplitude: float = 0.5, p: float = 1.0) -> Tensor:
-    """x' = S x, S unit-diagonal with six off-diagonal U(−a, a) entries per sample (aimclr.md §3.2; AS-CAL: a = 1)."""
+    """x' = S x, S unit-diagonal with six off-diagonal U(−a, a) entries per sample (AS-CAL: a = 1)."""
     _check_xyz(x, "shear")
     n = x.shape[0]
     off = _uniform((n, 3, 3), -amplitude, amplitude, g, x)
@@ -215,7 +215,7 @@ def rotation_matrix(angles_deg: Tensor) -> Tensor:
     """(…, 3) angles in degrees about x, y, z -> (…, 3, 3) matrix Rz·Ry·Rx with AimCLR's transposed convention.
 
     R_x = [[1,0,0],[0,c,s],[0,−s,c]], R_y = [[c,0,−s],[0,1,0],[s,0,c]], R_z = [[c,s,0],[−s,c,0],[0,0,1]]
-    (rotations by −θ), applied x first, then y, then z (aimclr.md §3.4)."""
+    (rotations by −θ), applied x first, then y, then z (as in the AimCLR code)."""
     rad = angles_deg * (math.pi / 180.0)
     c, s = rad.cos(), rad.sin()
     one, zero = torch.ones_like(c[..., 0]), torch.zeros_like(c[..., 0])
@@ -240,7 +240,7 @@ def rotate(
     axis: int | None = None,
     p: float = 1.0,
 ) -> Tensor:
-    """Random 3-D rotation per sample, transposed matrices, order x→y→z (aimclr.md §3.4, quirk 3; ascal.md §3).
+    """Random 3-D rotation per sample, transposed matrices, order x→y→z (as in the AimCLR and AS-CAL code).
 
     'aimclr': main axis U{x,y,z} with angle U(0, max), the others U(0, minor); 'single' (AS-CAL): the others 0.
     symmetric=True draws from (−max, max) / (−minor, minor); axis fixes the main axis (AS-CAL: y when first token)."""
@@ -273,9 +273,9 @@ def rotate(
 def flip(
     x: Tensor, g: torch.Generator | None, layout: Layout | None = None, p: float = 0.5, reflect_coords: bool = False
 ) -> Tensor:
-    """Swap left/right joints (layout.flip_permutation) per sample with probability p (aimclr.md §3.3).
+    """Swap left/right joints (layout.flip_permutation) per sample with probability p.
 
-    reflect_coords=True also negates x (channel 0) of flipped samples; False is the faithful quirk 2."""
+    reflect_coords=True also negates x (channel 0) of flipped samples; False is the faithful official behaviour."""
     _check(x, "flip")
     layout = _check_layout(x, layout, "flip")
     perm = torch.tensor(layout.flip_permutation, device=x.device, dtype=torch.long)
@@ -290,7 +290,7 @@ def flip(
 def center(
     x: Tensor, g: torch.Generator | None = None, layout: Layout | None = None, joint: int | None = None
 ) -> Tensor:
-    """Subtract one joint per frame and body; all-zero frames stay zero (AS-CAL 'subtract', ascal.md §2; no randomness).
+    """Subtract one joint per frame and body; all-zero frames stay zero (AS-CAL 'subtract'; no randomness).
 
     joint defaults to layout.center; AS-CAL uses joint=1."""
     _check(x, "center")
@@ -314,9 +314,9 @@ def center(
 def gaussian_noise(
     x: Tensor, g: torch.Generator | None, std: float = 0.01, p: float = 0.5, mask_empty_bodies: bool = False
 ) -> Tensor:
-    """Add N(0, std²) to every entry with probability p per sample (aimclr.md §3.5; AS-CAL: std 0.05, p 1).
+    """Add N(0, std²) to every entry with probability p per sample (AS-CAL: std 0.05, p 1).
 
-    mask_empty_bodies=True leaves all-zero body slots zero (fix of aimclr quirk 4)."""
+    mask_empty_bodies=True leaves all-zero body slots zero (the official AimCLR code adds noise there too)."""
     _check(x, "gaussian_noise")
     noise = torch.randn(x.shape, generator=g, device=x.device, dtype=x.dtype) * std
     if mask_empty_bodies:
@@ -355,9 +355,9 @@ def gaussian_blur(
     kernel: int = 15,
     normalize: bool = True,
 ) -> Tensor:
-    """Temporal Gaussian blur, σ ~ U(sigma) per sample, zero padding, with probability p (aimclr.md §3.6).
+    """Temporal Gaussian blur, σ ~ U(sigma) per sample, zero padding, with probability p.
 
-    normalize=False is the faithful un-normalised kernel (quirk 1: gain 1.0 at σ = 0.1 up to 5.01 at σ = 2)."""
+    normalize=False is the faithful un-normalised kernel (official AimCLR: gain 1.0 at σ = 0.1 up to 5.01 at σ = 2)."""
     _check(x, "gaussian_blur")
     kernel = int(kernel)
     if kernel < 1 or kernel % 2 == 0:
@@ -381,7 +381,7 @@ def gaussian_blur(
 
 
 def axis_mask(x: Tensor, g: torch.Generator | None, p: float = 0.5, axis: int | None = None) -> Tensor:
-    """Zero one random coordinate axis (all frames, joints, bodies) per sample with probability p (aimclr.md §3.7)."""
+    """Zero one random coordinate axis (all frames, joints, bodies) per sample with probability p."""
     _check(x, "axis_mask")
     n, c = x.shape[:2]
     if axis is None:
@@ -398,7 +398,7 @@ def axis_mask(x: Tensor, g: torch.Generator | None, p: float = 0.5, axis: int | 
 
 
 def zero_out_axis(x: Tensor, g: torch.Generator | None, axis: int | None = None) -> Tensor:
-    """AS-CAL 'zeroOutAxis': always zero one random coordinate axis per sample (ascal.md §3; y when first token)."""
+    """AS-CAL 'zeroOutAxis': always zero one random coordinate axis per sample (y when first token)."""
     return axis_mask(x, g, p=1.0, axis=axis)
 
 
@@ -409,7 +409,7 @@ def zero_out_joints(
     frames: int | Sequence[int] | None = None,
     p: float = 1.0,
 ) -> Tensor:
-    """AS-CAL 'zeroOutJoints': per sample zero U{5..15} random joints on a random subset of frames (ascal.md §3).
+    """AS-CAL 'zeroOutJoints': per sample zero U{5..15} random joints on a random subset of frames.
 
     frames: (low, high) frame count; default 50–100 if T ≥ 100 else 20–50 (capped at T)."""
     _check(x, "zero_out_joints")
@@ -443,7 +443,7 @@ def joint_mask_grid(shape: Sequence[int], ratio: float, g: torch.Generator | Non
 def joint_mask(
     x: Tensor, g: torch.Generator | None, ratio: float = 0.1, fill: float | Tensor = 0.0, shared: bool = True
 ) -> Tensor:
-    """HiCLR random joint mask: ⌊V·ratio⌋ distinct joints per frame, x̃ = x·G + (1 − G)·fill (hiclr.md §3).
+    """HiCLR random joint mask: ⌊V·ratio⌋ distinct joints per frame, x̃ = x·G + (1 − G)·fill.
 
     shared=True: one (T, V) mask for the whole batch, bodies and channels (faithful); fill may be a learnable
     0-dim tensor (the graph is kept)."""
@@ -522,14 +522,14 @@ def part_swap(
     chunk: int = 4,
     chunks: int | Sequence[int] = (4, 7),
 ) -> Tensor:
-    """SkeleMix: swap a random set of body parts over a random chunk range with partner (i+n) mod N (skeattnclr.md §3).
+    """SkeleMix: swap a random set of body parts over a random chunk range with partner (i+n) mod N.
 
     One draw of (parts, frame range, offset) per batch; N ≤ 2 returns x unchanged."""
     return part_swap_with_params(x, g, layout, num_parts, chunk, chunks)[0]
 
 
 def skele_adain(x: Tensor, g: torch.Generator | None, p: float = 1.0, eps: float = 1e-5) -> Tensor:
-    """SkeleAdaIN: per (sample, body, channel) restyle with a partner's T×V mean/std, partner (i+n) mod N (hiclr.md §3).
+    """SkeleAdaIN: per (sample, body, channel) restyle with a partner's T×V mean/std, partner (i+n) mod N.
 
     One offset n ~ U{1..N−2} per batch, applied per sample with probability p; N ≤ 2 returns x unchanged."""
     _check(x, "skele_adain")

@@ -62,7 +62,7 @@ def class_balanced_subset(labels: np.ndarray, fraction: float, seed: int) -> np.
 
 
 def first_k_subset(labels: np.ndarray, fraction: float) -> np.ndarray:
-    """AS-CAL's labelled subset (ascal.md, semi step 1): the first floor(fraction * N / C) samples of every class
+    """AS-CAL's labelled subset (official semi step 1): the first floor(fraction * N / C) samples of every class
     in stored order (at least 1; fewer where a class is smaller); positions into `labels`."""
     _check_fraction(fraction)
     classes = np.unique(labels)

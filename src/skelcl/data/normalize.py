@@ -1,6 +1,6 @@
 """Pipeline A2 of CrosSCLR / AimCLR / HiCLR / SkeAttnCLR ("frame50", "frame64") as plain numpy functions.
 
-Faithful to the reference processing (datasets spec section 6, A2), quirks included:
+Faithful to the reference processing (pipeline A2), quirks included:
 
 1. length L = number of frames in which joint 1 (index 0) of body 0 has a non-zero coordinate, counted
    before centring;

@@ -1,6 +1,6 @@
 """Input streams (joint / motion / bone), computed on the device from an augmented batch (N, C, T, V, M).
 
-Definitions as in every ST-GCN method's official code (specs/datasets.md §5): motion is the forward
+Definitions as in every ST-GCN method's official code: motion is the forward
 frame difference with a zero last frame; bone is joint minus its parent, the root's bone being zero.
 """
 

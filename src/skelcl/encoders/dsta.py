@@ -1,4 +1,4 @@
-"""DSTA-Net, the transformer encoder of HiCLR (hiclr.md §4B): spatial self-attention over joints, plain temporal conv.
+"""DSTA-Net, the transformer encoder of HiCLR: spatial self-attention over joints, plain temporal conv.
 
 Structure (HiCLR's `net/dsta.py`, spatial attention on, temporal attention off):
   input: `proj` 1×1 conv C→32, then `input_map` = BN + LeakyReLU(0.1) (kept apart so `fix_conv1` can freeze `proj`);

@@ -3,10 +3,10 @@
 Graph encoders need A in R^{K x V x V}, where node w aggregates from node v with weight A[k, v, w]
 (the ST-GCN convention `einsum('nkctv,kvw->nctw')`). Two strategies, both K = 3 for max_hop = 1:
 
-* ``stgcn``: ST-GCN's "spatial" partitioning (aimclr.md §4, `net/utils/graph.py`): Â = (adjacency + I)
+* ``stgcn``: ST-GCN's "spatial" partitioning (official `net/utils/graph.py`): Â = (adjacency + I)
   with every column divided by its sum, then split by hop distance to the centre joint into
   root (self) / centripetal (toward the centre) / centrifugal (away).
-* ``agcn``: 2s-AGCN's directed variant (skeattnclr.md §4): stack(I, colnorm(E_in), colnorm(E_inᵀ)), with
+* ``agcn``: 2s-AGCN's directed variant (as in the SkeAttnCLR code): stack(I, colnorm(E_in), colnorm(E_inᵀ)), with
   E_in[parent, child] = 1, so partition 1 lets a child read its parent and partition 2 lets a parent
   read the mean of its children.
 

@@ -1,7 +1,7 @@
 """The CrosSCLR-lineage initialiser (`processor/pretrain.py::weights_init`), applied with `model.apply`.
 
 AimCLR, HiCLR and SkeAttnCLR call it on the whole MoCo model (query and key encoders, heads), which is also why
-their key encoder does not start as a copy of the query encoder (aimclr.md §11 quirk 6).
+their key encoder does not start as a copy of the query encoder.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 skelcl's protocols (`python -m skelcl.train pretrain=false init_from=<file> method=... dataset=...`).
 
 The ST-GCN encoder keeps the official module names, so a checkpoint maps onto it by key once the wrapping is
-removed. What differs between the code bases (aimclr.md §9, hiclr.md §4A, skeattnclr.md §9):
+removed. What differs between the code bases:
 
 * a checkpoint is a bare state dict (AimCLR / HiCLR `save_model`) or a dict holding one (`state_dict`, `model`);
   DataParallel adds `module.` to every key;

@@ -1,4 +1,4 @@
-"""Recurrent sequence encoder: AS-CAL's LSTM with the "CAE" mean tap (ascal.md §4), plus GRU / RNN variants.
+"""Recurrent sequence encoder: AS-CAL's LSTM with the "CAE" mean tap, plus GRU / RNN variants.
 
 The whole skeleton of a frame (all coordinates, joints and bodies) is one input vector; the sequence of frames
 goes through a sequence-first recurrent net; the representation is a tap over its top-layer outputs. AS-CAL

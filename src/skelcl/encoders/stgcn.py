@@ -1,6 +1,6 @@
 """ST-GCN backbone shared by AimCLR / HiCLR (hidden 16, "quarter width") and SkeAttnCLR (hidden 64).
 
-Follows `net/st_gcn.py::Model` of the CrosSCLR lineage (aimclr.md §4, skeattnclr.md §4) block for block, and keeps
+Follows `net/st_gcn.py::Model` of the CrosSCLR lineage (AimCLR, SkeAttnCLR) block for block, and keeps
 its module names (`data_bn`, `st_gcn_networks.{i}.gcn.conv`, `.tcn.{0..4}`, `.residual`, `edge_importance.{i}`, `A`)
 so official checkpoints map onto it by key. The classifier `fc` is not part of the encoder: methods add their own
 heads. Bodies stay independent sequences (folded into the batch) until `pool`.

@@ -5,25 +5,25 @@ patterns but break plain InfoNCE, so the extreme queries are trained to match th
 [key; queue] (D3M) instead of a one-hot target; EADM drops the extreme view's most salient features so the encoder
 also learns from the rest; after the mining epoch, NNM adds each query's nearest queue neighbour as extra positives.
 
-Per step (aimclr.md §6-7): z = f_q(x_q); one backbone pass on x_e gives z_e = g(pool(F)) and z_ed = g(pool(EADM(F)))
+Per step: z = f_q(x_q); one backbone pass on x_e gives z_e = g(pool(F)) and z_ed = g(pool(EADM(F)))
 through the same projector g; EMA step; k = f_k(x_k). With ℓ(u) = [u·k, u·Q]/τ:
     L_D = (H(sg(p), p_e) + H(sg(p), p_ed)) / 2,  p = softmax(ℓ(z))     (every epoch)
     L = InfoNCE(ℓ(z)) + L_D                       1-based epochs ≤ mining_epoch
     L = NNM(ℓ(z), P) + L_D                        afterwards; P = {0} ∪ top-k queue indices of z, z_e, z_ed
 Only k (never the extreme queries) is enqueued, after the logits are computed.
 
-Quirks (aimclr.md §11); defaults are the official code's, flags offer the fix:
+Quirks of the official code; defaults are the official code's, flags offer the fix:
 - blur_normalize (false): the official blur kernel is not normalised (gain 1-5x, faded edges). Faithful by project rule,
   so the method default is false even though the op's framework default (`gaussian_blur(normalize=True)`) is true;
   the published numbers were produced with the un-normalised kernel.
-- flip_reflect_coords (false): the spatial flip swaps left/right joint labels without negating x (quirk 2).
-- noise_mask_empty_bodies (false): noise is added to absent (all-zero) body slots too (quirk 4); true keeps them zero.
-- eadm_legacy_noop (false): HEAD's EADM; true = the pre-d12da71 no-op EADM (quirk 5). The pre-f12a092 release's fixed
+- flip_reflect_coords (false): the spatial flip swaps left/right joint labels without negating x.
+- noise_mask_empty_bodies (false): noise is added to absent (all-zero) body slots too; true keeps them zero.
+- eadm_legacy_noop (false): HEAD's EADM; true = the pre-d12da71 no-op EADM. The pre-f12a092 release's fixed
   order with time reversal is `extreme_ops(legacy_release=True)` / the commented list in conf/method/aimclr.yaml.
-- key_init (independent): weights_init re-draws f_k after the q->k copy (quirk 6); `copy` is standard MoCo.
-- nnm_loss (mean_log): the code averages log-probabilities over positives; `log_sum` is the paper's log Σ p (quirk 14).
-- D3M uses log_softmax instead of log(softmax) (quirk 8, a plain numerical fix); the queue is all-gathered under DDP
-  (quirk 12); augmentation is float32 on the device (quirk 13).
+- key_init (independent): weights_init re-draws f_k after the q->k copy; `copy` is standard MoCo.
+- nnm_loss (mean_log): the code averages log-probabilities over positives; `log_sum` is the paper's log Σ p.
+- D3M uses log_softmax instead of log(softmax) (a plain numerical fix); the queue is all-gathered under DDP (the
+  official DataParallel code wrote only device 0's keys); augmentation is float32 on the device.
 The three augmentation flags are written into every matching op of the configured views, so each lives in one place;
 setting the same op parameter differently in a view is an error.
 """
@@ -61,7 +61,7 @@ QUIRK_OP_PARAMS: dict[str, tuple[str, str]] = {
 
 # ---------------------------------------------------------------------------------------------- augmentation recipes
 def normal_ops() -> list[dict[str, Any]]:
-    """AimCLR's normal augmentation (x_q, x_k): reflected-border temporal shift then shear (aimclr.md §3.1-2)."""
+    """AimCLR's normal augmentation (x_q, x_k): reflected-border temporal shift then shear."""
     return [{"op": "temporal_crop", "pad_ratio": 6}, {"op": "shear", "amplitude": 0.5}]
 
 
@@ -73,7 +73,7 @@ def extreme_ops(
     noise_mask_empty_bodies: bool = False,
     legacy_release: bool = False,
 ) -> list[dict[str, Any]]:
-    """The extreme view as an op list, for AimCLR and any method that wants it (aimclr.md §3.3-8).
+    """The extreme view as an op list, for AimCLR and any method that wants it.
 
     Normal ops, then by `aug_method` digit: 1 flip (p .5), 2 rotate (always), 3 noise (p .5), 4 blur (p .5),
     5 axis mask (p .5), 6 time reversal (p .5; off at HEAD). legacy_release=True: the December-2021 release's fixed
@@ -126,7 +126,7 @@ def aimclr_loss(
     positives: Tensor | None = None,
     nnm_mode: str = "mean_log",
 ) -> tuple[Tensor, dict[str, Tensor]]:
-    """L = contrastive + (D3M_e + D3M_ed)/2 on (N, 1+K) logits of z, z_e, z_ed (aimclr.md §7).
+    """L = contrastive + (D3M_e + D3M_ed)/2 on (N, 1+K) logits of z, z_e, z_ed.
 
     positives None: contrastive = InfoNCE; a bool (N, 1+K) NNM mask: the multi-positive loss (mode `nnm_mode`).
     The D3M target is softmax of the single-positive `logits`, detached."""

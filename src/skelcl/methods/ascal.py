@@ -1,5 +1,5 @@
 """AS-CAL (Rao et al., Information Sciences 2021): augmented skeleton contrastive action learning with a momentum
-LSTM (specs/ascal.md; official code LZU-SIAT/AS-CAL@966328a).
+LSTM (official code LZU-SIAT/AS-CAL@966328a).
 
 Two independently augmented views of the first T frames of a centred clip go through a query LSTM and its EMA
 copy (the "momentum LSTM"); the CAE (temporal mean of the LSTM outputs, encoder `lstm`) is both the contrastive
@@ -16,7 +16,7 @@ Almost everything is configuration of the shared MoCo machinery (conf/method/asc
   `center_joint` (centring on j then on 1 equals centring on 1); `subtract_joint: null` keeps the dataset's.
 - The loss: one InfoNCE of the query against its key and the queue (losses.moco_logits / info_nce).
 
-Quirks (spec §10), flag / default / why:
+Quirks of the official code (numbered), flag / default / why:
 - 1, 2 semi-supervised label leak, first-k subset: fixed by the framework's semi protocol (seeded class-balanced
   subset of the training split, the classifier is trained and selected on it only, last epoch reported). The
   official leaky variant (retraining the linear layer on 100 % of the labels) is not reproduced.

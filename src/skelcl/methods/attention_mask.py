@@ -1,12 +1,12 @@
-"""SkeAttnCLR's multi-head self-attention mask (MHSAM) and mask pooling (skeattnclr.md §5).
+"""SkeAttnCLR's multi-head self-attention mask (MHSAM) and mask pooling.
 
 The final ST-GCN map (N·M, D, T', V) is read as L = T'·V tokens (index t·V + v). Self-attention over the tokens gives,
 per token AND per channel, a soft mask M = sigmoid(λ·O) in (0, 1). Mask pooling then splits the plain mean of the
 (un-normalised) tokens into a salient part (M-weighted) and a non-salient part ((1 − M)-weighted), so that
 f_s + f_ns = GAP(X). Only the official code's live path is built: the DropPath, the second MLP and the SimAM drop it
-constructs are never used (quirk 3) and are omitted here.
+constructs are never used and are omitted here.
 
-Memory: the attention matrix is (N·M, heads, L, L), ≈ 1.3 GB in fp32 for batch 128 with two bodies (quirk 12), so
+Memory: the attention matrix is (N·M, heads, L, L), ≈ 1.3 GB in fp32 for batch 128 with two bodies, so
 `forward` uses `F.scaled_dot_product_attention` (fused kernels on CUDA, the same math); `attention` materialises
 the matrix for inspection and tests.
 """

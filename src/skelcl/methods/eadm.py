@@ -1,4 +1,4 @@
-"""EADM: AimCLR's energy-based attention-guided drop module (aimclr.md §5; `net/att_drop.py::Simam_Drop`).
+"""EADM: AimCLR's energy-based attention-guided drop module (official `net/att_drop.py::Simam_Drop`).
 
 Why: the extreme view's most salient activations (those deviating most from their channel's mean, scored by the
 parameter-free SimAM energy attention) are dropped, so the query encoder must also recognise the action from the
@@ -11,8 +11,8 @@ Steps, all masks computed once from the attention A of the *undropped* F:
 (Under DDP the scalars are per rank's batch; the official code ran on one GPU.)
 Masks are constants: gradients reach F only through kept entries, never through A.
 
-`legacy_noop=True` reproduces the code before commit d12da71 (aimclr quirk 5), whose masks were all ones: EADM is then
-the identity and z_ed ≡ z_e.
+`legacy_noop=True` reproduces the code before commit d12da71 of the official AimCLR code, whose masks were all ones:
+EADM is then the identity and z_ed ≡ z_e.
 """
 
 from __future__ import annotations

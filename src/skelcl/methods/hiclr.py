@@ -1,6 +1,6 @@
 """HiCLR: hierarchical consistent contrastive learning with growing augmentations (Zhang et al., AAAI 2023).
 
-MoCo v2 with one key branch and three query branches of growing augmentation strength (specs/hiclr.md):
+MoCo v2 with one key branch and three query branches of growing augmentation strength:
 
     query     basic augmentation (BA: temporal crop + shear)              -> q0
     key       BA, momentum encoder                                         -> k

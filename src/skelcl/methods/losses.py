@@ -1,4 +1,4 @@
-"""Loss math as pure functions, shared by the methods (unit-tested against the specs' test vectors).
+"""Loss math as pure functions, shared by the methods (unit-tested against fixed test vectors).
 
 Conventions: q, k (N, D); queue (K, D) rows; logits (N, 1 + K) with the positive at index 0.
 """
@@ -61,7 +61,7 @@ def moco_logits_extra_negative(q: torch.Tensor, k: torch.Tensor, queue: torch.Te
                                temperature: float) -> torch.Tensor:
     """[q.k, q.Q, q.sg(extra)] / tau, (N, 1 + K + 1): MoCo logits with one more negative per row, last.
 
-    SkeAttnCLR's salient / non-salient terms (skeattnclr.md §7): q_s takes sg(q_ns) as an extra negative and vice
+    SkeAttnCLR's salient / non-salient terms: q_s takes sg(q_ns) as an extra negative and vice
     versa, so the two views of the same sample are pushed apart while only q receives the gradient. Use with
     `info_nce` (positive at index 0).
     """

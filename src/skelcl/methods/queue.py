@@ -2,7 +2,7 @@
 
 Keys are all-gathered from every rank before they are written, so each rank holds the same queue and the
 pointer advances by the global batch. (The official DataParallel code advanced the pointer by the full batch
-but only wrote device 0's keys: AimCLR quirk 12.)
+but only wrote device 0's keys.)
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""SkeAttnCLR (Hua et al., IJCAI 2023): part-aware contrastive learning (specs/skeattnclr.md).
+"""SkeAttnCLR (Hua et al., IJCAI 2023): part-aware contrastive learning.
 
 MoCo with BYOL-style query predictors. Per batch: two normally augmented views x_q, x_k, and x_mix = SkeleMix
 body-part swap of x_q (one (parts, frames, partner offset) draw per batch, done on the augmented JOINT view, before
@@ -13,7 +13,7 @@ Heads: one projector (`mlp_bn`, shared by the three paths; EMA copy on the key s
 The key side needs no MHSAM (it reuses the query's mask), so the EMA pairs are the base ones. Downstream features are
 the query encoder's pooled output (evaluation loads the backbone by prefix only).
 
-Quirks (spec §11) and how they are handled:
+Quirks of the official code (numbered) and how they are handled:
   1. `predictor_p/_c` vs `predictor_s/_ns` name clash (AttributeError): fixed, the `_s`/`_ns` heads are used.
   2. Evaluation ignore lists miss the dead queues: fixed, evaluation loads `encoder_q.*` only.
   3. Dead salient/non-salient queues and the unused mixed-view global embedding: dropped (no effect on the loss).

@@ -1,13 +1,13 @@
 """NTU RGB+D 60 / 120: raw `.skeleton` files -> prepared dataset.
 
-Parsing follows the official `Matlab/read_skeleton_file.m` layout (datasets spec section 2) strictly: every
+Parsing follows the official `Matlab/read_skeleton_file.m` layout strictly: every
 field of every body-info and joint line is checked to be numeric, the joint count must be 25, and the
 whole file must be consumed. Any violation raises `RawFormatError` naming the file and the line.
 
 Body handling
   `aimclr` (default, = CrosSCLR/AimCLR `ntu_gendata.py`): body slot m of frame t is the m-th body listed in
       that frame (m < 2); extra bodies are dropped; 0-body frames stay as zero frames at their index.
-  `pyskl`: the denoising / ordering of pyskl's `ntu_preproc.py` (spec section 7), see `bodies_pyskl`.
+  `pyskl`: the denoising / ordering of pyskl's `ntu_preproc.py`, see `bodies_pyskl`.
 Normalisation
   `none`: raw coordinates, up to `max_frames` (300) frames, zero padded, length = frames kept.
   `frame50`: pipeline A2 (`skelcl.data.normalize.frame50`) to `frames` (50; 64 for SkeAttnCLR).
@@ -15,7 +15,7 @@ Normalisation
 Missing-skeleton samples: the official lists (`shahroudy/NTURGB-D: Matlab/NTU_RGBD_samples_with_missing_
 skeletons.txt`, 302 names, and `NTU_RGBD120_samples_with_missing_skeletons.txt`, 535 names) could not be
 shipped here: the packaged resources `resources/ntu60_missing.txt` / `ntu120_missing.txt` hold only the
-one entry documented in the spec (`S001C002P005R002A008`) and explain how to obtain the full files. Pass
+one entry `S001C002P005R002A008` and explain how to obtain the full files. Pass
 the official file with `--missing FILE`. Independently of any list, a file with zero bodies in every frame
 is skipped with a warning and a summary line. Whether every officially listed sample is such an empty file
 could not be checked here, so the official counts (56,578 / 113,945) are only guaranteed with `--missing`.
@@ -363,7 +363,7 @@ def _motion(kpt: np.ndarray) -> float:
 
 
 def bodies_pyskl(raw: RawSkeleton) -> np.ndarray:
-    """pyskl `ntu_preproc.py` body denoising and ordering (spec section 7); returns (3, T', 25, 2).
+    """pyskl `ntu_preproc.py` body denoising and ordering; returns (3, T', 25, 2).
 
     1. 0-body frames are dropped (frame index compacted); bodies grouped by bodyID with kpt (T_b, 25, 3),
        their first compacted frame and motion = sum_xyz var.

@@ -36,7 +36,7 @@ log = logging.getLogger("skelcl.data.prepare")
 
 ACTIONS = (1, 2, 3, 4, 5, 6, 8, 9, 11, 12)  # action code of label 1..10
 ACTION_NAMES = ("pick up with one hand", "pick up with two hands", "drop trash", "walk around", "sit down",
-                "stand up", "donning", "doffing", "throw", "carry")  # names unverified (spec section 9)
+                "stand up", "donning", "doffing", "throw", "carry")  # names unverified
 NAME_RE = re.compile(r"a(\d{2})_s(\d{2})_e(\d{2})_v(\d{2})")
 NUM_JOINTS = 20
 

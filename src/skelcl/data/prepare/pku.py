@@ -1,6 +1,6 @@
 """PKU-MMD Part I / Part II: per-video skeleton text + label intervals + official split files -> prepared.
 
-Raw layout (datasets spec section 8), found below `--raw` (or given explicitly):
+Raw layout, found below `--raw` (or given explicitly):
   skeleton dir  `PKU_Skeleton_Renew/<video>-<view>.txt`: one line per frame, 150 floats = 2 bodies x 25 joints
                 x (x, y, z) in Kinect v2 order; body 2 all zeros when absent.
   label dir     `Train_Label_PKU_final/<video>-<view>.txt`: one instance per line, `label,start,end,confidence`
