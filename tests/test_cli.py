@@ -33,6 +33,6 @@ def test_ddp_two_cpu_processes(tmp_path, cache_dir):
     proc = run_cli("skelcl.train", args, tmp_path, cache_dir)
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = json.loads((tmp_path / "run" / "results.json").read_text())
-    assert len(rows) == 1  # only rank 0 evaluates and writes results
+    assert [r["protocol"] for r in rows] == ["knn(k=20)", "knn(k=1)"]  # only rank 0 evaluates and writes results
     log = (tmp_path / "run" / "logs" / "metrics.csv").read_text()
     assert "train/loss" in log

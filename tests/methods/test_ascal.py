@@ -370,7 +370,8 @@ def test_end_to_end_lstm_pretrain_linear_knn(tmp_path, cache_dir):
     protocols = read_protocols(tmp_path)
     assert "linear" in protocols and any(p.startswith("knn") for p in protocols)
     ckpt = torch.load(tmp_path / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
-    assert int(ckpt["state_dict"]["queue.ptr"]) == 64  # 2 epochs x 2 batches x 16 keys
+    size = ckpt["state_dict"]["queue.keys"].shape[0]  # capped by the small-data rule on this tiny split
+    assert int(ckpt["state_dict"]["queue.ptr"]) == 64 % size  # 2 epochs x 2 batches x 16 keys, wrapped
 
 
 def test_runs_with_stgcn_encoder():
