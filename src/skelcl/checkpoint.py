@@ -12,6 +12,8 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from skelcl.pids import pid_alive
+
 log = logging.getLogger("skelcl")
 
 
@@ -146,18 +148,8 @@ def remove_stale_temporaries(directory: Path) -> list[Path]:
             pid = int(p.name.rsplit("-", 1)[1])
         except ValueError:
             continue
-        if pid != os.getpid() and _pid_alive(pid):
+        if pid != os.getpid() and pid_alive(pid):
             continue
         p.unlink(missing_ok=True)
         removed.append(p)
     return removed
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from skelcl.data.formats import FORMAT_TAG, DataFormatError, PreparedWriter
+from skelcl.pids import pid_alive
 
 log = logging.getLogger("skelcl.data.prepare")
 
@@ -64,14 +65,6 @@ def check_output(out: str | Path, overwrite: bool) -> Path:
     return out
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _is_prepared(path: Path) -> bool:
@@ -111,7 +104,7 @@ def _stale(p: Path) -> bool:
         pid = int(p.name.rsplit("-", 1)[1])
     except ValueError:
         return False
-    return pid == os.getpid() or not _pid_alive(pid)
+    return pid == os.getpid() or not pid_alive(pid)
 
 
 def check_options(normalize: str, on_error: str) -> None:
