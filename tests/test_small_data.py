@@ -120,3 +120,14 @@ def test_bad_rule_value_fails_before_data(tmp_path):
     cfg = compose_train(["small_data.queue_fraction=2"], tmp_path, tmp_path / "cache")
     with pytest.raises(ValueError, match="queue_fraction"):
         validate(cfg)  # before any data is opened
+
+
+def test_explicit_epochs_replace_the_budget_and_set_the_momentum(tmp_path):
+    """`epochs=3` on the command line: 3 epochs, and the EMA horizon follows those steps, not the budget's."""
+    from skelcl.build import build_data
+    from tests.conftest import compose_train
+
+    cfg = compose_train(["dataset.options.num_subjects=4", "epochs=3"], tmp_path, tmp_path / "cache")
+    _, dm, recipe = build_data(cfg)
+    assert recipe.epochs == cfg.epochs == 3 and recipe.steps == 3 * (recipe.clips // recipe.batch_size)
+    assert recipe.momentum == 0.9  # 5 % of a few dozen steps is below the fastest allowed key encoder

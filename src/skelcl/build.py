@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import os
 from pathlib import Path
@@ -159,6 +160,8 @@ def apply_small_data_rule(cfg: DictConfig, dm: SkeletonDataModule):
     from skelcl.small_data import applies, apply, derive
 
     rule = checked(SmallDataConfig, cfg.get("small_data") or {}, "small_data")
+    if cfg.get("epochs") is not None and rule.epochs is None:  # an explicit epochs= replaces the step budget
+        rule = dataclasses.replace(rule, epochs=int(cfg.epochs))
     clips = len(dm.train_idx)
     if not applies(rule, clips, str(cfg.dataset.get("recipe", "auto"))):
         return None
@@ -167,9 +170,6 @@ def apply_small_data_rule(cfg: DictConfig, dm: SkeletonDataModule):
     recipe = derive(rule, clips, float(np.median(lengths)), int(cfg.method.clip.frames),
                     int(cfg.method.schedule.batch_size), int(model.get("queue_size", 32768)),
                     float(model.get("momentum", 0.999)), model.get("projector"))
-    if cfg.get("epochs") is not None:  # an explicit epochs= wins over the step budget
-        recipe.epochs = int(cfg.epochs)
-        recipe.steps = recipe.epochs * max(1, clips // recipe.batch_size)
     apply(cfg, recipe)
     dm.batch_size = recipe.batch_size
     dm.drop_last = dm.drop_last and clips >= recipe.batch_size
