@@ -22,6 +22,7 @@ from skelcl.build import build_data, build_method, run_epochs
 from skelcl.eval.features import calibrate_batchnorm, extract_features
 from skelcl.eval.knn import evaluate_knn
 from skelcl.eval.linear import train_linear
+from skelcl.eval.logistic import fit_logistic_cv
 
 
 def evaluate(model, dm, typed, seed: int, calibrate: bool) -> dict:
@@ -30,7 +31,11 @@ def evaluate(model, dm, typed, seed: int, calibrate: bool) -> dict:
         calibrate_batchnorm(model, dm.feature_loader("train"), "cpu")
     tx, ty = extract_features(model, dm.feature_loader("train"), "cpu")
     vx, vy = extract_features(model, dm.feature_loader("test"), "cpu")
-    lin = train_linear(tx, ty, vx, vy, dm.num_classes, typed["protocols"]["linear"], seed=seed)
+    probe = typed["protocols"]["linear"]
+    if probe.solver == "logistic":  # the small-data rule's probe
+        lin = fit_logistic_cv(tx, ty, vx, vy, dm.num_classes)
+    else:
+        lin = train_linear(tx, ty, vx, vy, dm.num_classes, probe, seed=seed)
     knn = evaluate_knn(tx, ty, vx, vy, dm.num_classes, typed["protocols"]["knn"])
     nn1 = evaluate_knn(tx, ty, vx, vy, dm.num_classes, type(typed["protocols"]["knn"])(k=1))
     return {"linear": round(lin["top1"], 2), "knn": round(knn["top1"], 2), "1nn": round(nn1["top1"], 2)}

@@ -31,7 +31,9 @@ def fit_logistic_cv(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.
     smallest = int(np.bincount(y)[np.unique(y)].min())
     k = min(folds, smallest)
     if k >= 2:
-        model = LogisticRegressionCV(Cs=list(C_GRID), cv=k, max_iter=2000).fit(x, y)
+        # accuracy as the CV score and a pure L2 penalty, spelt out: the library's defaults for both are changing
+        model = LogisticRegressionCV(Cs=list(C_GRID), cv=k, max_iter=2000, scoring="accuracy", l1_ratios=(0.0,),
+                                     use_legacy_attributes=True).fit(x, y)
         chosen = float(model.C_[0])
     else:  # a class with a single training clip: no stratified split exists, keep scikit-learn's default C
         model, chosen = LogisticRegression(max_iter=2000).fit(x, y), 1.0
