@@ -40,3 +40,20 @@ def test_bn_output_projector_spreads_nearly_collinear_features():
     plain.apply(weights_init), centred.apply(weights_init)
     assert mean_pairwise_cosine(plain(h)).item() > 0.95
     assert abs(mean_pairwise_cosine(centred.train()(h)).item()) < 0.05
+
+
+def test_collapse_verdict_reads_the_tail_of_the_run():
+    import math
+
+    from skelcl.methods.collapse import collapse_verdict
+
+    chance = math.log(1 + 256)
+    healthy = collapse_verdict([0.4, 0.2, 0.1, 0.05], [5.9, 5.0, 4.6, 4.5], chance)
+    assert healthy is None
+    # embeddings on one direction at the end, although the run started spread
+    assert "query_cosine" in collapse_verdict([0.1, 0.5, 0.97, 0.99], [5.0, 5.2, 5.5, 5.5], chance)
+    # spread embeddings, but the loss sits at log(1 + K): the positive is no better than a random negative
+    assert "chance" in collapse_verdict([0.1, 0.1, 0.1, 0.1], [5.0, 5.3, 5.55, 5.549], chance)
+    # a loss above chance (hard negatives at a sharp temperature) is not collapse
+    assert collapse_verdict([0.1] * 4, [7.0, 7.5, 7.9, 8.0], chance) is None
+    assert collapse_verdict([], [], chance) is None
