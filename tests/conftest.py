@@ -11,6 +11,9 @@ import pytest
 
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
+# The suite's tensors are tiny: one intra-op thread is faster than two fighting over a 2-core CI machine (the whole
+# suite took 19 min with the default threads, 8 min with one). Subprocesses inherit the setting.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 #: overrides that make any run tiny: 4 subjects, 1 epoch of 2 batches, a short linear probe (the method tests add
 #: their own encoder and clip sizes to these)
