@@ -40,32 +40,33 @@ def first_frames(x: torch.Tensor, frames: int) -> torch.Tensor:
     return F.pad(x, (0, 0, 0, 0, 0, frames - t))
 
 
+def _present(x: torch.Tensor) -> torch.Tensor:
+    """(N, T, M) mask of frames in which a body is present (any non-zero coordinate)."""
+    return (x != 0).any(dim=1).any(dim=2)
+
+
 def center_on_joint(x: torch.Tensor, joint: int) -> torch.Tensor:
     """Subtract one joint per frame and body; all-zero (absent) frames stay zero."""
-    present = (x != 0).any(dim=1).any(dim=2)  # (N, T, M)
     out = x - x[:, :, :, joint : joint + 1]
-    return out * present[:, None, :, None, :]
+    return out * _present(x)[:, None, :, None, :]
+
+
+def _turn_to_plus_x(x: torch.Tensor, vx: torch.Tensor, vz: torch.Tensor) -> torch.Tensor:
+    """Rotate x (N, C, ...) about the vertical (y) axis so that the direction (vx, ., vz), broadcastable against
+    x[:, 0], points along +x; a vector with no horizontal extent leaves x as it is."""
+    norm = torch.sqrt(vx**2 + vz**2)
+    ok = norm > 1e-6
+    cos = torch.where(ok, vx / norm.clamp(min=1e-6), torch.ones_like(vx))
+    sin = torch.where(ok, vz / norm.clamp(min=1e-6), torch.zeros_like(vz))
+    xs, ys, zs = x[:, 0], x[:, 1], x[:, 2]
+    # rotation by -phi about y maps (cos phi, ., sin phi) to (1, ., 0)
+    return torch.stack([cos * xs + sin * zs, ys, -sin * xs + cos * zs], dim=1)
 
 
 def align_shoulders(x: torch.Tensor, left: int, right: int) -> torch.Tensor:
     """Rotate each frame and body about the vertical (y) axis so that left->right shoulder points along +x."""
     vec = x[:, :, :, right] - x[:, :, :, left]  # (N, C, T, M)
-    vx, vz = vec[:, 0], vec[:, 2]
-    norm = torch.sqrt(vx**2 + vz**2)
-    ok = norm > 1e-6
-    cos = torch.where(ok, vx / norm.clamp(min=1e-6), torch.ones_like(vx))
-    sin = torch.where(ok, vz / norm.clamp(min=1e-6), torch.zeros_like(vz))
-    cos, sin = cos[:, :, None], sin[:, :, None]  # (N, T, 1, M)
-    xs, ys, zs = x[:, 0], x[:, 1], x[:, 2]
-    # rotation by -phi about y maps (cos phi, ., sin phi) to (1, ., 0)
-    nx = cos * xs + sin * zs
-    nz = -sin * xs + cos * zs
-    return torch.stack([nx, ys, nz], dim=1)
-
-
-def _present(x: torch.Tensor) -> torch.Tensor:
-    """(N, T, M) mask of frames in which a body is present (any non-zero coordinate)."""
-    return (x != 0).any(dim=1).any(dim=2)
+    return _turn_to_plus_x(x, vec[:, 0, :, None], vec[:, 2, :, None])  # (N, T, 1, M) against (N, T, V, M)
 
 
 def _masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -90,13 +91,7 @@ def normalize_sequence(x: torch.Tensor, center: int, shoulders: tuple[int, int] 
     if shoulders is not None:
         left, right = shoulders
         vec = _masked_mean(x[:, :, :, right, 0] - x[:, :, :, left, 0], first)  # (N, C)
-        vx, vz = vec[:, 0], vec[:, 2]
-        norm = torch.sqrt(vx**2 + vz**2)
-        ok = norm > 1e-6
-        cos = torch.where(ok, vx / norm.clamp(min=1e-6), torch.ones_like(vx))[:, None, None, None]
-        sin = torch.where(ok, vz / norm.clamp(min=1e-6), torch.zeros_like(vz))[:, None, None, None]
-        xs, ys, zs = out[:, 0], out[:, 1], out[:, 2]
-        out = torch.stack([cos * xs + sin * zs, ys, -sin * xs + cos * zs], dim=1)
+        out = _turn_to_plus_x(out, vec[:, 0, None, None, None], vec[:, 2, None, None, None])
     body = x[:, :, :, :, 0] - x[:, :, :, center : center + 1, 0]  # (N, C, T, V)
     size = _masked_mean(body.norm(dim=1).mean(dim=2)[:, None], first)[:, 0]  # (N,)
     out = out / torch.where(size > 1e-6, size, torch.ones_like(size))[:, None, None, None, None]
