@@ -36,8 +36,8 @@ def evaluate(model, dm, typed, seed: int, calibrate: bool) -> dict:
         lin = fit_logistic_cv(tx, ty, vx, vy, dm.num_classes)
     else:
         lin = train_linear(tx, ty, vx, vy, dm.num_classes, probe, seed=seed)
-    knn = evaluate_knn(tx, ty, vx, vy, dm.num_classes, typed["protocols"]["knn"])
-    nn1 = evaluate_knn(tx, ty, vx, vy, dm.num_classes, type(typed["protocols"]["knn"])(k=1))
+    knn, nn1 = evaluate_knn(tx, ty, vx, vy, dm.num_classes, typed["protocols"]["knn"],
+                            ks=[typed["protocols"]["knn"].k, 1])
     return {"linear": round(lin["top1"], 2), "knn": round(knn["top1"], 2), "1nn": round(nn1["top1"], 2)}
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig
 
-from skelcl.config import KNNConfig
 from skelcl.eval.features import cached_features
 from skelcl.eval.finetune import run_finetune
 from skelcl.eval.knn import evaluate_knn
@@ -69,11 +68,10 @@ def run_protocols(cfg: DictConfig, typed: dict, model, dm, run_dir: Path, pretra
                         "stream": cfg.stream.name}, logits_dir / f"linear_{cfg.stream.name}.pt")
             record("linear", res)
         elif name == "knn":
-            res = evaluate_knn(train_x, train_y, test_x, test_y, dm.num_classes, pcfg, progress=bars)
-            record(f"knn(k={pcfg.k})", res)
-            if pcfg.nearest and pcfg.k != 1:
-                nn1 = KNNConfig(k=1, temperature=pcfg.temperature)
-                record("knn(k=1)", evaluate_knn(train_x, train_y, test_x, test_y, dm.num_classes, nn1, progress=bars))
+            ks = [pcfg.k, 1] if pcfg.nearest and pcfg.k != 1 else [pcfg.k]
+            for k, res in zip(ks, evaluate_knn(train_x, train_y, test_x, test_y, dm.num_classes, pcfg, progress=bars,
+                                               ks=ks)):
+                record(f"knn(k={k})", res)
         elif name in ("finetune", "semi"):
             res = run_finetune(cfg, pcfg, model, dm, run_dir / name, seed=int(cfg.seed))
             label = name if name == "finetune" else f"semi({pcfg.label_fraction:g})"
