@@ -4,10 +4,10 @@ import pytest
 import torch
 from torch import nn
 
-from skelcl.data.layouts import KINECT20, NTU25, Layout
+from skelcl.data.layouts import KINECT20, NTU25, Layout, get_layout
 from skelcl.encoders.graph import agcn_adjacency, build_adjacency, hop_distance, stgcn_adjacency
 from skelcl.encoders.init import weights_init
-from skelcl.encoders.stgcn import STGCN
+from skelcl.encoders.stgcn import STGCN, GraphConv
 
 # 4-joint chain 0 - 1 - 2 - 3, centre 1 (1 is the root: its own parent)
 CHAIN4 = Layout(name="chain4", num_joints=4, bones=((0, 1), (1, 1), (2, 1), (3, 2)), center=1)
@@ -198,3 +198,21 @@ def test_weights_init():
     for before, after in zip(lstm_before, model["lstm"].parameters()):
         assert torch.equal(before, after)
     assert all(torch.all(e == 1) for e in enc.edge_importance)
+
+
+@pytest.mark.parametrize("graph", ["stgcn", "agcn"])
+def test_graph_conv_equals_the_textbook_order(graph):
+    """Aggregate-then-mix (the fast path) computes the 1x1-conv-then-einsum of ST-GCN, values and gradients."""
+    torch.manual_seed(0)
+    gc = GraphConv(5, 7, 3).double()
+    a = (build_adjacency(get_layout("ntu25"), graph).double() * torch.rand(3, 25, 25, dtype=torch.float64))
+    a.requires_grad_(True)
+    x = torch.randn(4, 5, 6, 25, dtype=torch.float64, requires_grad=True)
+    fast, ref = gc(x, a), gc.reference(x, a)
+    assert fast.shape == ref.shape == (4, 7, 6, 25)
+    torch.testing.assert_close(fast, ref, rtol=1e-10, atol=1e-12)
+    g = torch.randn_like(ref)
+    grads_fast = torch.autograd.grad(fast, [x, a, gc.conv.weight, gc.conv.bias], g)
+    grads_ref = torch.autograd.grad(ref, [x, a, gc.conv.weight, gc.conv.bias], g)
+    for gf, gr in zip(grads_fast, grads_ref):
+        torch.testing.assert_close(gf, gr, rtol=1e-10, atol=1e-12)
