@@ -131,3 +131,32 @@ def test_explicit_epochs_replace_the_budget_and_set_the_momentum(tmp_path):
     _, dm, recipe = build_data(cfg)
     assert recipe.epochs == cfg.epochs == 3 and recipe.steps == 3 * (recipe.clips // recipe.batch_size)
     assert recipe.momentum == 0.9  # 5 % of a few dozen steps is below the fastest allowed key encoder
+
+
+@pytest.mark.parametrize("method", ["aimclr", "hiclr", "ascal", "skeletonclr"])
+def test_rule_fixes_the_buggy_augmentation_ops_and_builds(method):
+    """Every blur / flip / noise op of every view gets its fix, AimCLR's method-level flags agree (or the build
+    would fail on the conflict), and `augment_fixes=false` leaves the official ops alone."""
+    from skelcl.augment.views import build_view
+    from skelcl.data.layouts import NTU25
+    from skelcl.methods.aimclr import QUIRK_OP_PARAMS, apply_quirk_flags
+
+    fixes = {op: param for op, param in QUIRK_OP_PARAMS.values()}
+    cfg = compose_config([f"method={method}", "method.model.views.query=[flip,gaussian_blur,gaussian_noise]"])
+    apply(cfg, nucla_like())
+    model = cfg.method.model
+    seen = 0
+    for specs in model.views.values():
+        for spec in specs:
+            if spec["op"] in fixes:
+                assert spec[fixes[spec["op"]]] is True
+                seen += 1
+    assert seen >= 3
+    flags = {f: model[f] for f in QUIRK_OP_PARAMS if f in model}
+    assert all(flags.values()) and (method != "aimclr" or len(flags) == 3)
+    for specs in apply_quirk_flags(model.views, **flags).values():
+        build_view(list(specs), NTU25)
+    kept = compose_config([f"method={method}", "method.model.views.query=[flip,gaussian_blur,gaussian_noise]"])
+    apply(kept, nucla_like(augment_fixes=False))
+    assert list(kept.method.model.views.query) == ["flip", "gaussian_blur", "gaussian_noise"]
+    assert method != "aimclr" or kept.method.model.blur_normalize is False
