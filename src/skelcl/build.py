@@ -233,7 +233,7 @@ def build_trainer(cfg: DictConfig, run_dir: Path, epochs: int, loggers: list,
         ModelCheckpoint(dirpath=str(run_dir / "checkpoints"), filename="epoch{epoch:03d}",
                         auto_insert_metric_name=False, every_n_epochs=cfg.checkpoint_every, save_top_k=-1,
                         save_last=True),
-        DivergenceGuard(str(run_dir / "checkpoints")),
+        DivergenceGuard(str(run_dir / "checkpoints"), every_n_steps=int(trainer_kwargs.get("log_every_n_steps") or 1)),
         InterruptCheckpoint(run_dir / "checkpoints"),
     ]
     if cfg.get("progress_bar", True):

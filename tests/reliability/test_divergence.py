@@ -49,3 +49,14 @@ def test_cli_divergence_exits_non_zero_without_traceback(tmp_path, cache_dir):
     assert proc.returncode == 1, proc.stderr[-2000:]
     assert "error: training diverged at step" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "run" / "results.json").exists()
+
+
+def test_deferred_check_names_the_first_bad_step():
+    """The guard checks the buffered steps together (one synchronisation) and reports the first non-finite one."""
+    from skelcl.divergence import first_nonfinite_step
+
+    ok, nan = torch.tensor(1.0), torch.tensor(float("nan"))
+    pending = [(0, 0, {"loss": ok}), (1, 0, {}), (2, 0, {"loss": ok, "loss_d3m": nan}), (3, 0, {"loss": nan})]
+    assert first_nonfinite_step(pending) == 2
+    assert first_nonfinite_step(pending[:2]) is None and first_nonfinite_step([]) is None
+    assert first_nonfinite_step([(5, 1, {"loss": torch.tensor([1.0, float("inf")])})]) == 0

@@ -56,7 +56,7 @@ class NegativeQueue(nn.Module):
         n = keys.shape[0]
         if n >= self.size:  # only the newest K survive
             keys, n = keys[-self.size :], self.size
-        start = int(self.ptr)
-        pos = (torch.arange(n, device=keys.device) + start) % self.size
-        self.keys[pos] = keys.to(self.keys.dtype)
-        self.ptr.fill_((start + n) % self.size)
+        # the pointer stays on the device: no host-device synchronisation inside the training step
+        pos = (torch.arange(n, device=keys.device) + self.ptr) % self.size
+        self.keys.index_copy_(0, pos, keys.to(self.keys.dtype))
+        self.ptr.copy_((self.ptr + n) % self.size)
