@@ -21,8 +21,8 @@ def test_derivation_for_a_thousand_clips():
     r = nucla_like()
     assert r.frames == 30  # the median length, not the method's 50
     assert r.batch_size == 32  # 1019 / 16 steps per epoch = 63.7 -> the power of two below
-    assert r.epochs == round(20000 / 32 / (1019 // 32)) == 20
-    assert r.steps == 20 * 31
+    assert r.epochs == round(40000 / 32 / (1019 // 32)) == 40
+    assert r.steps == 40 * 31
     assert r.queue_size == 256  # nearest power of two to a quarter of the clips, far below 1019
     assert r.momentum == pytest.approx(1 - 1 / (0.05 * r.steps), abs=1e-4)
     assert r.warmup_epochs == 2 and r.projector == "mlp_bn_out"
@@ -35,7 +35,7 @@ def test_queue_is_always_well_below_the_split_and_at_least_a_batch():
         assert r.batch_size <= r.queue_size <= max(r.batch_size, clips // 2)
         assert clips // r.batch_size >= min(16, clips // 16)  # enough steps per epoch
         assert r.batch_size >= 16
-        assert r.steps >= 20000 // r.batch_size * 0.9  # the budget, rounded to whole epochs
+        assert r.steps >= 40000 // r.batch_size * 0.9  # the budget, rounded to whole epochs
 
 
 def test_method_values_are_caps_not_targets():

@@ -57,7 +57,7 @@ from skelcl.methods.aimclr import QUIRK_OP_PARAMS
 class SmallDataConfig:
     enabled: str = "auto"  # auto | true | false
     max_clips: int = 20000  # auto: the rule applies below this many training clips
-    samples: int = 20000  # pretraining budget in clips drawn (steps = samples // batch)
+    samples: int = 40000  # pretraining budget in clips drawn (steps = samples // batch)
     min_steps_per_epoch: int = 16
     queue_fraction: float = 0.25
     ema_horizon: float = 0.05  # key-encoder EMA time constant as a fraction of the run's steps
