@@ -216,3 +216,14 @@ def test_graph_conv_equals_the_textbook_order(graph):
     grads_ref = torch.autograd.grad(ref, [x, a, gc.conv.weight, gc.conv.bias], g)
     for gf, gr in zip(grads_fast, grads_ref):
         torch.testing.assert_close(gf, gr, rtol=1e-10, atol=1e-12)
+
+
+def test_fast_dropout_keeps_the_distribution():
+    from skelcl.encoders.stgcn import Dropout
+
+    d = Dropout(0.5).train()
+    x = torch.ones(200_000)
+    y = d(x)
+    assert set(y.unique().tolist()) == {0.0, 2.0} and abs((y == 0).float().mean().item() - 0.5) < 0.01
+    assert abs(y.mean().item() - 1.0) < 0.02
+    assert torch.equal(d.eval()(x), x) and torch.equal(Dropout(0.0).train()(x), x)

@@ -55,6 +55,18 @@ class GraphConv(nn.Module):
         return torch.einsum("nkctv,kvw->nctw", x, a)
 
 
+class Dropout(nn.Dropout):
+    """Dropout drawing its mask with `rand_like(x) >= p`: the same distribution as nn.Dropout, ~3x faster on the CPU,
+    where `bernoulli_` took a third of an official-config ST-GCN training forward pass."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return x
+        if self.p == 1:
+            return x * 0
+        return x * ((torch.rand_like(x) >= self.p).to(x.dtype) * (1.0 / (1.0 - self.p)))
+
+
 class STGCNBlock(nn.Module):
     """y = ReLU(TCN(GCN(x)) + res(x)); TCN = BN → ReLU → Conv(k×1, stride) → BN → Dropout.
 
@@ -80,7 +92,7 @@ class STGCNBlock(nn.Module):
             nn.ReLU(inplace=True),
             nn.Conv2d(out_channels, out_channels, (temporal_kernel, 1), (stride, 1), ((temporal_kernel - 1) // 2, 0)),
             nn.BatchNorm2d(out_channels),
-            nn.Dropout(dropout, inplace=True),
+            Dropout(dropout),
         )
         self.has_residual = residual
         if residual and (in_channels != out_channels or stride != 1):
