@@ -14,9 +14,9 @@ import argparse
 import numpy as np
 import torch
 
+from skelcl.augment.clips import ClipSpec, prepare_clips
 from skelcl.config import KNNConfig
 from skelcl.data.formats import load_prepared
-from skelcl.data.transforms import ClipSpec, prepare_clips
 from skelcl.eval.knn import evaluate_knn
 
 

@@ -16,12 +16,12 @@ from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from omegaconf import DictConfig, OmegaConf
 
+from skelcl.augment.streams import STREAMS
 from skelcl.checkpoint import remove_stale_temporaries
 from skelcl.config import PROTOCOL_SCHEMAS, ClipConfig, ConfigError, DatasetConfig, ScheduleConfig, checked
 from skelcl.config_tree import check_tree
 from skelcl.data.datamodule import SkeletonDataModule
 from skelcl.data.formats import warn_label_gaps
-from skelcl.data.streams import STREAMS
 from skelcl.divergence import DivergenceGuard
 from skelcl.interruption import InterruptCheckpoint
 from skelcl.small_data import SmallDataConfig
@@ -213,7 +213,7 @@ def build_loggers(cfg: DictConfig, run_dir: Path) -> list:
     elif lg.name == "tensorboard":
         loggers = [pl_loggers.TensorBoardLogger(save_dir=str(run_dir), name="tb", version="")]
     elif lg.name == "wandb":
-        from skelcl.report.wandb_run import current_sweep_dir, wandb_kwargs
+        from skelcl.wandb_run import current_sweep_dir, wandb_kwargs
 
         loggers = [pl_loggers.WandbLogger(**wandb_kwargs(lg, cfg, run_dir, current_sweep_dir()))]
     else:

@@ -18,11 +18,11 @@ from rich.console import Console
 from skelcl.build import build_datamodule, build_method, validate
 from skelcl.checkpoint import epochs_completed, read_checkpoint
 from skelcl.config_tree import check_tree
+from skelcl.entry import print_config_tree, run_dir_of, run_reporting_errors
 from skelcl.eval.protocols import run_protocols
 from skelcl.report.plots import draw_and_log
 from skelcl.report.provenance import run_provenance
 from skelcl.report.results import print_results, write_results
-from skelcl.train import print_config_tree, run_dir_of, run_reporting_errors
 
 
 def load_run_config(ckpt_path: str | Path, key: str = "ckpt") -> tuple[DictConfig, dict]:

@@ -11,35 +11,19 @@ The composed config is printed as a tree and saved as <run dir>/config.yaml; res
 from __future__ import annotations
 
 import logging
-import shutil
-import sys
 import time
-from pathlib import Path
 
 import hydra
 import lightning as L
 import torch
-from hydra.core.hydra_config import HydraConfig
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
-from rich.syntax import Syntax
-from rich.tree import Tree
 
-from skelcl.build import (
-    build_data,
-    build_loggers,
-    build_method,
-    build_trainer,
-    run_epochs,
-    validate,
-)
-from skelcl.checkpoint import CheckpointError, check_resume, read_checkpoint
-from skelcl.config import ConfigError
-from skelcl.data.formats import DataFormatError
-from skelcl.data.layouts import LayoutError
-from skelcl.divergence import TrainingDiverged
+from skelcl.build import build_data, build_loggers, build_method, build_trainer, run_epochs, validate
+from skelcl.checkpoint import check_resume, read_checkpoint
 from skelcl.encoders.official import load_encoder_weights
+from skelcl.entry import print_config_tree, run_dir_of, run_reporting_errors, save_console_log
 from skelcl.eval.features import calibrate_batchnorm
 from skelcl.eval.protocols import eval_device, run_protocols
 from skelcl.interruption import exit_interrupted
@@ -47,36 +31,9 @@ from skelcl.methods.collapse import CollapseMonitor
 from skelcl.report.plots import draw_and_log
 from skelcl.report.provenance import run_provenance
 from skelcl.report.results import print_results, write_results
-from skelcl.report.wandb_run import finish_wandb, log_results_table
+from skelcl.wandb_run import finish_wandb, log_results_table
 
 log = logging.getLogger("skelcl")
-
-
-def print_config_tree(cfg: DictConfig, console: Console) -> None:
-    tree = Tree("config", guide_style="dim")
-    for key, node in cfg.items():
-        text = OmegaConf.to_yaml(node, resolve=True) if isinstance(node, DictConfig) else str(node)
-        tree.add(f"[bold]{key}[/]").add(Syntax(text, "yaml", background_color="default"))
-    console.print(tree)
-
-
-def run_dir_of(cfg: DictConfig) -> Path:
-    try:
-        return Path(HydraConfig.get().runtime.output_dir)
-    except ValueError:  # composed without @hydra.main (tests)
-        return Path(cfg.get("run_dir") or ".")
-
-
-def save_console_log(console: Console, path: Path, results: Path | None = None) -> None:
-    """Append what `console` printed (plain text) and the results table to the run's log file, beside Hydra's
-    log records, so the run directory keeps the whole console output."""
-    if not path.parent.is_dir():
-        return
-    text = console.export_text(clear=True)
-    if results is not None and results.is_file():
-        text += "\n" + results.read_text()
-    with open(path, "a") as f:
-        f.write(text)
 
 
 def train(cfg: DictConfig) -> list:
@@ -155,29 +112,6 @@ def _train(cfg: DictConfig, console: Console, state: dict) -> list:
             logger.finalize("success")
         finish_wandb(trainer.loggers)
     return records
-
-
-#: errors whose message says what is wrong and how to fix it: printed as one line, without a traceback
-USER_ERRORS = (ConfigError, CheckpointError, DataFormatError, LayoutError, TrainingDiverged, FileNotFoundError)
-
-
-def remove_unused_run_dir(run_dir: Path) -> None:
-    """Hydra creates the run directory before the config is checked; drop it again if it holds only Hydra's
-    own files, so a rejected command line leaves nothing behind."""
-    if run_dir.resolve() in (Path.cwd().resolve(), *Path.cwd().resolve().parents):
-        return  # hydra.run.dir=. or above: never remove the working directory
-    if run_dir.is_dir() and all(p.name == ".hydra" or p.suffix == ".log" for p in run_dir.iterdir()):
-        shutil.rmtree(run_dir, ignore_errors=True)
-
-
-def run_reporting_errors(fn, cfg: DictConfig) -> None:
-    """Run an entry point; a user error ends the process with its one-line message and exit status 1."""
-    try:
-        fn(cfg)
-    except USER_ERRORS as e:
-        if isinstance(e, (ConfigError, CheckpointError)):
-            remove_unused_run_dir(run_dir_of(cfg))
-        sys.exit(f"error: {e}")
 
 
 @hydra.main(config_path="conf", config_name="train", version_base="1.3")

@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
+from skelcl.augment.clips import ClipSpec, normalize_sequence, prepare_clips
 from skelcl.data.layouts import KINECT20, NTU25
-from skelcl.data.transforms import ClipSpec, normalize_sequence, prepare_clips
 
 
 def clip(seed: int = 0, n: int = 3, t: int = 12, layout=KINECT20, m: int = 1) -> torch.Tensor:

@@ -2,9 +2,10 @@ import numpy as np
 import pytest
 import torch
 
+from skelcl.augment.clips import align_shoulders, first_frames, resize_valid
+from skelcl.augment.ops import center
+from skelcl.augment.streams import bone, motion, to_stream
 from skelcl.data.layouts import KINECT20, NTU25, Layout, LayoutError, get_layout
-from skelcl.data.streams import bone, motion, to_stream
-from skelcl.data.transforms import align_shoulders, center_on_joint, first_frames, resize_valid
 
 
 def rand(*shape, seed=0):
@@ -72,7 +73,7 @@ def test_first_frames_pads():
 def test_center_and_align():
     x = rand(2, 3, 5, 25, 2)
     x[:, :, 3] = 0  # an absent frame stays absent
-    c = center_on_joint(x, 20)
+    c = center(x, joint=20)
     assert torch.count_nonzero(c[:, :, :, 20]) == 0 and torch.count_nonzero(c[:, :, 3]) == 0
     a = align_shoulders(c, 4, 8)
     v = a[:, :, :, 8] - a[:, :, :, 4]

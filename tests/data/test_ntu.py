@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from skelcl.data.formats import PreparedWriter, load_prepared
+from skelcl.data.names import parse_ntu_name
 from skelcl.data.normalize import frame50
 from skelcl.data.prepare.__main__ import main
 from skelcl.data.prepare.ntu import (
@@ -15,7 +16,6 @@ from skelcl.data.prepare.ntu import (
     bodies_file_order,
     bodies_pyskl,
     load_missing_list,
-    parse_name,
     parse_skeleton,
     prepare_ntu,
     splits_for,
@@ -24,22 +24,22 @@ from tests.data import fixtures as fx
 
 
 def test_name_parsing_vector():
-    n = parse_name("S018C002P045R001A061")
+    n = parse_ntu_name("S018C002P045R001A061")
     assert (n.setup, n.camera, n.performer, n.replication, n.label) == (18, 2, 45, 1, 60)
     assert not n.in_ntu60
     assert splits_for("ntu120", [n]) == {"xsub_train": [0], "xsub_test": [], "xset_train": [0], "xset_test": []}
-    assert parse_name("S001C001P001R001A001.skeleton").label == 0
+    assert parse_ntu_name("S001C001P001R001A001.skeleton").label == 0
     with pytest.raises(ValueError, match="not an NTU sample name"):
-        parse_name("S01C001P001R001A001")
+        parse_ntu_name("S01C001P001R001A001")
     with pytest.raises(ValueError, match="start at 001"):
-        parse_name("S001C001P001R001A000")  # would be label -1
+        parse_ntu_name("S001C001P001R001A000")  # would be label -1
 
 
 def test_split_lists():
     assert sorted(NTU60_XSUB_TRAIN) == [1, 2, 4, 5, 8, 9, 13, 14, 15, 16, 17, 18, 19, 25, 27, 28, 31, 34, 35, 38]
     assert len(NTU120_XSUB_TRAIN) == 53 and NTU60_XSUB_TRAIN < NTU120_XSUB_TRAIN
     assert {45, 46, 47, 49, 50, 103, 100, 98} <= NTU120_XSUB_TRAIN and not {3, 41, 44, 48, 104, 106} & NTU120_XSUB_TRAIN
-    names = [parse_name(f"S{s:03d}C{c:03d}P{p:03d}R001A001") for s in (1, 2) for c in (1, 2, 3) for p in (1, 3)]
+    names = [parse_ntu_name(f"S{s:03d}C{c:03d}P{p:03d}R001A001") for s in (1, 2) for c in (1, 2, 3) for p in (1, 3)]
     sp = splits_for("ntu60", names)
     assert [names[i].performer for i in sp["xsub_train"]] == [1] * 6
     assert {names[i].camera for i in sp["xview_train"]} == {2, 3} and {names[i].camera for i in sp["xview_test"]} == {1}
@@ -161,7 +161,7 @@ def test_prepare_ntu60_end_to_end(tmp_path):
         assert ds.lengths[i] == t
         np.testing.assert_array_equal(ds.data[i, :, :t], fx.expected_xyz(frames[name]))
         assert not ds.data[i, :, t:].any()
-        n = parse_name(name)
+        n = parse_ntu_name(name)
         assert (ds.labels[i], ds.meta_fields["subject"][i], ds.meta_fields["view"][i],
                 ds.meta_fields["setup"][i]) == (n.label, n.performer, n.camera, n.setup)
     assert ds.num_classes == 60 and ds.layout.name == "ntu25"

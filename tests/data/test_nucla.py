@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from skelcl.data.formats import load_prepared
-from skelcl.data.prepare.nucla import ACTIONS, parse_name, prepare_nucla, read_clip
+from skelcl.data.names import ACTIONS, parse_nucla_name
+from skelcl.data.prepare.nucla import prepare_nucla, read_clip
 from tests.data import fixtures as fx
 
 # the real release (its all_sqe folder), when SKELCL_NUCLA_RAW points at it
@@ -17,11 +18,11 @@ REAL = Path(os.environ["SKELCL_NUCLA_RAW"]) if os.environ.get("SKELCL_NUCLA_RAW"
 
 
 def test_name_and_label_mapping():
-    n = parse_name("a08_s03_e01_v02")
+    n = parse_nucla_name("a08_s03_e01_v02")
     assert (n.action, n.subject, n.repetition, n.view, n.label) == (8, 3, 1, 2, 6)
-    assert [parse_name(f"a{a:02d}_s01_e00_v01").label for a in ACTIONS] == list(range(10))
+    assert [parse_nucla_name(f"a{a:02d}_s01_e00_v01").label for a in ACTIONS] == list(range(10))
     with pytest.raises(ValueError, match="a07"):
-        parse_name("a07_s01_e00_v01")
+        parse_nucla_name("a07_s01_e00_v01")
 
 
 def test_prepare_small(tmp_path):
@@ -77,4 +78,4 @@ def test_real_release(tmp_path):  # (the full prepare takes a few seconds)
     assert sum(lengths.values()) + 2 == 58534 and max(lengths.values()) == 201 and min(lengths.values()) > 1
     assert (len(ds.split("xview_train")), len(ds.split("xview_test"))) == (1019, 463)
     # label mapping: the stored label agrees with the action code of every name
-    assert all(parse_name(n).label == lab for n, lab in zip(ds.names.tolist(), ds.labels.tolist()))
+    assert all(parse_nucla_name(n).label == lab for n, lab in zip(ds.names.tolist(), ds.labels.tolist()))

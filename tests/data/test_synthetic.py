@@ -10,6 +10,7 @@ import pytest
 from skelcl.data import synthetic as syn
 from skelcl.data.formats import load_prepared
 from skelcl.data.layouts import NTU25
+from skelcl.data.synthetic import body
 
 SMALL = dict(num_subjects=4)  # 4 subjects x 29 classes x 3 cameras = 348 recordings, about a second
 CLEAN = dict(noise_std=0.0, drop_prob=0.0, corrupt_prob=0.0, warp=0.0)  # no sensor artefacts, no fit distortion
@@ -159,10 +160,10 @@ def test_camera_tilt_varies_between_setups(tmp_path):
 
 def test_left_right_twins_are_mirror_images():
     rng = np.random.default_rng(0)
-    bones = {k: np.full(3, v) for k, v in syn.BASE_BONES.items()}  # a symmetric body
-    pose = {c: rng.uniform(-40, 40, (3, 5)) for c in syn.CHANNELS}
-    a = syn.forward_kinematics(pose, bones)
-    b = syn.forward_kinematics(syn.mirror_pose(pose), bones)
+    bones = {k: np.full(3, v) for k, v in body.BASE_BONES.items()}  # a symmetric body
+    pose = {c: rng.uniform(-40, 40, (3, 5)) for c in body.CHANNELS}
+    a = body.forward_kinematics(pose, bones)
+    b = body.forward_kinematics(body.mirror_pose(pose), bones)
     flipped = a[:, :, NTU25.flip_permutation] * np.array([-1.0, 1.0, 1.0])
     np.testing.assert_allclose(b, flipped, atol=1e-9)
 
@@ -177,7 +178,7 @@ def test_ensure_synthetic_generates_once(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise AssertionError("regenerated a cached dataset")
 
-    monkeypatch.setattr(syn, "generate_synthetic", boom)
+    monkeypatch.setattr(syn.dataset, "generate_synthetic", boom)  # where ensure_synthetic looks it up
     assert syn.ensure_synthetic(str(tmp_path), **opts) == first
     assert (first / "data.npy").stat().st_mtime_ns == stamp
     with pytest.raises(AssertionError, match="regenerated"):  # another config is another dataset

@@ -14,9 +14,9 @@ from omegaconf import OmegaConf
 
 from skelcl.data.layouts import KINECT20, NTU25
 from skelcl.methods.aimclr import AimCLR, aimclr_loss, apply_quirk_flags, extreme_ops, normal_ops
-from skelcl.methods.base import lr_factor
 from skelcl.methods.eadm import EADM, attention_drop, simam_attention
 from skelcl.methods.losses import moco_logits, nearest_neighbour_positives
+from skelcl.schedules import lr_factor
 from tests.conftest import TINY_RUN, compose_config, run_train
 
 K, TAU = 32768, 0.07
@@ -269,7 +269,7 @@ def test_schedule_switches():
 
 # ------------------------------------------------------------------------------------------------------ configs
 def test_method_config_values():
-    cfg = OmegaConf.load(CONF / "method" / "aimclr.yaml")
+    cfg = compose_config(["method=aimclr"]).method  # the family's shared recipe plus AimCLR's own values
     assert cfg.schedule.lr == 0.1 and list(cfg.schedule.milestones) == [250] and cfg.schedule.epochs == 300
     assert cfg.linear.lr == 3.0 and cfg.linear.epochs == 100 and list(cfg.linear.milestones) == [80]
     assert cfg.finetune.bn_frozen is True

@@ -15,14 +15,14 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 import skelcl.conf
+from skelcl.augment.clips import first_frames
 from skelcl.augment.ops import shear, time_reverse
 from skelcl.augment.views import build_view
 from skelcl.data.layouts import KINECT20, NTU25
-from skelcl.data.transforms import first_frames
 from skelcl.encoders.rnn import reshape_for_rnn
 from skelcl.methods.ascal import ASCAL
-from skelcl.methods.base import lr_factor
 from skelcl.methods.losses import moco_logits
+from skelcl.schedules import lr_factor
 from tests.conftest import TINY_RUN, compose_config, run_train
 
 CONF = Path(skelcl.conf.__file__).parent

@@ -14,8 +14,8 @@ import torch.nn.functional as F
 from omegaconf import OmegaConf
 
 from skelcl.data.layouts import KINECT20, NTU25
-from skelcl.methods.base import lr_factor
 from skelcl.methods.hiclr import HiCLR, hierarchical_losses, perturb_adjacency
+from skelcl.schedules import lr_factor
 from tests.conftest import TINY_RUN, compose_config, run_train
 
 K, TAU = 32768, 0.07
@@ -316,7 +316,7 @@ def test_nested_views_grow_from_the_weaker_view():
 
 # ------------------------------------------------------------------------------------------------ configs and presets
 def test_finetune_warmup_schedule():
-    ft = OmegaConf.load(CONF / "method" / "hiclr.yaml").finetune
+    ft = compose_config(["method=hiclr"]).method.finetune
     assert ft.bn_frozen is False and ft.nesterov is True and ft.warmup_epochs == 5
     lr = [ft.lr * lr_factor(e, list(ft.milestones), ft.gamma, ft.warmup_epochs) for e in range(60)]
     assert lr[:5] == pytest.approx([0.02, 0.04, 0.06, 0.08, 0.1])  # 1-based epochs 1-5

@@ -17,8 +17,8 @@ from omegaconf import OmegaConf
 
 import skelcl.conf
 from skelcl.augment.ops import part_swap_with_params
+from skelcl.augment.streams import motion
 from skelcl.data.layouts import KINECT20, NTU25
-from skelcl.data.streams import motion
 from skelcl.methods.attention_mask import AttentionMask, map_to_tokens, mask_pool
 from skelcl.methods.losses import info_nce, moco_logits, moco_logits_extra_negative, multi_positive_nce
 from skelcl.methods.skeattnclr import SkeAttnCLR

@@ -8,7 +8,7 @@ import numpy as np
 
 from skelcl.data.formats import PreparedWriter, load_prepared
 from skelcl.data.layouts import NTU25
-from skelcl.data.prepare.common import check_output
+from skelcl.data.prepared_dir import check_output
 
 DEAD_PID = 999_999_999  # no such process
 

@@ -8,7 +8,7 @@ import json
 import pytest
 from omegaconf import OmegaConf
 
-from skelcl.report.wandb_run import ID_FILE, wandb_kwargs
+from skelcl.wandb_run import ID_FILE, wandb_kwargs
 from tests.conftest import TINY, compose_config, run_cli, run_train
 
 

@@ -34,7 +34,8 @@ import numpy as np
 
 from skelcl.data.formats import DataFormatError, PreparedWriter, file_lock
 from skelcl.data.layouts import LAYOUTS, Layout, LayoutError, get_layout
-from skelcl.data.prepare.common import Summary, check_output, finish
+from skelcl.data.names import name_metadata
+from skelcl.data.prepared_dir import Summary, check_output, finish
 
 log = logging.getLogger("skelcl.data.readers")
 
@@ -94,21 +95,6 @@ def _unwrap(d: Mapping) -> Mapping:
 
 
 # -------------------------------------------------------------------------------------------------- metadata
-
-
-def name_metadata(name: str) -> dict[str, int]:
-    """subject / view / setup from an NTU (`S001C002P003R002A013`) or AimCLR PKU (`F002V001...`) name."""
-    from skelcl.data.prepare.ntu import try_parse_name
-
-    n = try_parse_name(name)
-    if n is not None:
-        return {"subject": n.performer, "view": n.camera, "setup": n.setup}
-    import re
-
-    m = re.fullmatch(r"(?:F\d{3}|A\d{3}N\d{3})V(\d{3})C\d{3}L\d{3}", name)
-    if m:
-        return {"view": int(m.group(1))}
-    return {}
 
 
 def _strip(name: str) -> str:

@@ -21,10 +21,9 @@ from torch import nn
 
 from skelcl.config import FinetuneConfig
 from skelcl.data.datamodule import SkeletonDataModule
-from skelcl.data.streams import to_stream
 from skelcl.eval.metrics import topk_accuracy
-from skelcl.methods.base import lr_factor
 from skelcl.progress import progress
+from skelcl.schedules import lr_factor
 
 
 class Classifier(L.LightningModule):
@@ -37,22 +36,19 @@ class Classifier(L.LightningModule):
             self.encoder.for_finetune()
         self.fc = nn.Linear(method.feature_dim, method.num_classes)
         self.cfg = cfg
-        self.clip_spec, self.layout, self.stream = method.clip_spec, method.layout, method.stream
+        self.inputs = method.inputs  # the pretraining input path: same clips, same stream
         self.num_classes = method.num_classes
         self.seed = seed
         self.augment = copy.deepcopy(method.views[method.view_names[0]]) if cfg.augment else None
         self._gen: torch.Generator | None = None
-        from skelcl.data.transforms import prepare_clips
-
-        self._prepare = prepare_clips
 
     def forward(self, batch: dict, augment: bool = False) -> torch.Tensor:
-        x = self._prepare(batch["x"], batch["length"], self.clip_spec, self.layout)
+        x = self.inputs.clips(batch)
         if augment and self.augment is not None:
             if self._gen is None:
                 self._gen = torch.Generator(device=self.device).manual_seed(self.seed)
             x = self.augment(x, self._gen)
-        return self.fc(self.encoder(to_stream(x, self.stream, self.layout)))
+        return self.fc(self.encoder(self.inputs.to_stream(x)))
 
     def on_train_epoch_start(self) -> None:
         # Set both ways: Lightning keeps submodules in the mode they arrive in, and an encoder copied after

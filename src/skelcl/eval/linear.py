@@ -14,8 +14,8 @@ from torch import nn
 
 from skelcl.config import LinearConfig
 from skelcl.eval.metrics import topk_accuracy
-from skelcl.methods.base import lr_factor
 from skelcl.progress import progress as progress_bar
+from skelcl.schedules import lr_factor
 
 
 def train_linear(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor, test_y: torch.Tensor,

@@ -14,7 +14,7 @@ from skelcl.eval.finetune import run_finetune
 from skelcl.eval.knn import evaluate_knn
 from skelcl.eval.linear import train_linear
 from skelcl.eval.logistic import fit_logistic_cv
-from skelcl.report.results import ResultRecord
+from skelcl.eval.record import ResultRecord
 
 log = logging.getLogger("skelcl")
 

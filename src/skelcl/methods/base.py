@@ -8,6 +8,7 @@ and the frozen-feature `embed` used by evaluation.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -17,14 +18,15 @@ import torch.nn.functional as F
 from hydra.utils import instantiate
 from torch import nn
 
+from skelcl.augment.clips import ClipSpec
+from skelcl.augment.pipeline import ModelInput
 from skelcl.augment.views import build_view
 from skelcl.config import ClipConfig, ScheduleConfig
 from skelcl.data.layouts import Layout
-from skelcl.data.streams import to_stream
-from skelcl.data.transforms import ClipSpec, prepare_clips
 from skelcl.encoders.init import weights_init
 from skelcl.methods.collapse import mean_pairwise_cosine
 from skelcl.methods.queue import NegativeQueue
+from skelcl.schedules import lr_factor
 
 
 def build_projector(kind: str, in_dim: int, hidden: int, out_dim: int) -> nn.Module:
@@ -43,14 +45,6 @@ def build_projector(kind: str, in_dim: int, hidden: int, out_dim: int) -> nn.Mod
     if kind == "none":
         return nn.Identity()
     raise ValueError(f"unknown projector '{kind}'; choose mlp, mlp_bn, mlp_bn_out or none")
-
-
-def lr_factor(epoch: int, milestones: list[int], gamma: float, warmup_epochs: int) -> float:
-    """LR multiplier for 0-based `epoch`: linear warm-up base*(e+1)/W for the first W-1 epochs (HiCLR's
-    lr = base*epoch/5 for 1-based epochs 1..4), then x gamma for every milestone m with 1-based epoch > m."""
-    if warmup_epochs > 0 and epoch + 1 < warmup_epochs:
-        return (epoch + 1) / warmup_epochs
-    return gamma ** sum(epoch >= m for m in milestones)
 
 
 class ContrastiveMethod(L.LightningModule):
@@ -95,9 +89,9 @@ class ContrastiveMethod(L.LightningModule):
         super().__init__()
         self.layout = layout
         self.num_classes = num_classes
-        self.stream = stream
         self.clip = clip if isinstance(clip, ClipConfig) else ClipConfig(**(clip or {}))
         self.clip_spec = ClipSpec(self.clip.frames, self.clip.temporal, center_joint, align_shoulders, clip_normalize)
+        self.inputs = ModelInput(self.clip_spec, layout, stream)
         self.schedule = schedule if isinstance(schedule, ScheduleConfig) else ScheduleConfig(**(schedule or {}))
         self.run_epochs = run_epochs or self.schedule.epochs
         self.seed = seed
@@ -183,6 +177,15 @@ class ContrastiveMethod(L.LightningModule):
 
     # ------------------------------------------------------------------ inputs
     @property
+    def stream(self) -> str:
+        """The input stream; kept in `self.inputs`, the one input path that training and evaluation share."""
+        return self.inputs.stream
+
+    @stream.setter
+    def stream(self, value: str) -> None:
+        self.inputs = dataclasses.replace(self.inputs, stream=value)
+
+    @property
     def generator(self) -> torch.Generator:
         """The augmentation RNG on the training device, seeded per rank; its state is checkpointed."""
         if self._generator is None or self._generator.device != self.device:
@@ -192,11 +195,11 @@ class ContrastiveMethod(L.LightningModule):
         return self._generator
 
     def clips(self, batch: dict) -> torch.Tensor:
-        return prepare_clips(batch["x"], batch["length"], self.clip_spec, self.layout)
+        return self.inputs.clips(batch)
 
     def view(self, name: str, x: torch.Tensor) -> torch.Tensor:
         """Draw augmented view `name` of the clips and convert it to the configured stream."""
-        return to_stream(self.views[name](x, self.generator), self.stream, self.layout)
+        return self.inputs.to_stream(self.views[name](x, self.generator))
 
     def embed_q(self, x: torch.Tensor) -> torch.Tensor:
         z = self.projector_q(self.encoder_q(x))
@@ -220,7 +223,7 @@ class ContrastiveMethod(L.LightningModule):
     @torch.no_grad()
     def embed(self, batch: dict) -> torch.Tensor:
         """Frozen downstream feature of un-augmented clips: the query encoder's pooled output."""
-        return self.encoder_q(to_stream(self.clips(batch), self.stream, self.layout))
+        return self.encoder_q(self.inputs(batch))
 
     @property
     def learning_now(self) -> bool:

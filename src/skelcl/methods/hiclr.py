@@ -50,7 +50,6 @@ from torch import nn
 
 from skelcl.augment import ops
 from skelcl.augment.views import View, build_view
-from skelcl.data.streams import to_stream
 from skelcl.methods.base import ContrastiveMethod
 from skelcl.methods.losses import (
     distribution_consistency,
@@ -200,7 +199,7 @@ class HiCLR(ContrastiveMethod):
         else:
             raw["stronger"] = self.views["stronger"](x, g)
             raw["strongest"] = self.views["strongest"](x, g)
-        out = {name: to_stream(v, self.stream, self.layout) for name, v in raw.items()}
+        out = {name: self.inputs.to_stream(v) for name, v in raw.items()}
         out["strongest"] = self.strong_augment(out["strongest"])
         return out
 

@@ -44,7 +44,6 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from skelcl.data.streams import to_stream
 from skelcl.encoders.init import weights_init
 from skelcl.methods.attention_mask import AttentionMask, map_to_tokens, mask_pool
 from skelcl.methods.base import ContrastiveMethod, build_projector
@@ -100,7 +99,7 @@ class SkeAttnCLR(ContrastiveMethod):
         xq = self.views["query"](x, g)
         xk = self.views["key"](x, g)
         xmix = self.views["mix"](xq, g)
-        return tuple(to_stream(v, self.stream, self.layout) for v in (xq, xk, xmix))
+        return tuple(self.inputs.to_stream(v) for v in (xq, xk, xmix))
 
     def query_global(self, xq: torch.Tensor) -> torch.Tensor:
         """q_z = l2(predictor(proj(f_g))), f_g = GAP over (T', V) and bodies."""

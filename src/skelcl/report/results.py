@@ -3,33 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, fields
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-
-@dataclass
-class ResultRecord:
-    method: str
-    encoder: str
-    dataset: str
-    split: str
-    stream: str
-    protocol: str
-    top1: float
-    top5: float
-    epochs: int
-    seed: int
-    wall_s: float
-    # The official code's figure: the best of the periodic test evaluations, i.e. chosen on the test set.
-    # Kept for comparison with papers only; top1 (the final epoch) is the honest headline.
-    best_on_test_top1: float | None = None
-    # True when pretraining ended collapsed (skelcl.methods.collapse): the numbers describe a degenerate encoder.
-    collapsed: bool = False
-    # stem of dataset.root (e.g. fold3 for folds/fold3.pkl): tells folds apart in a sweep over dataset files
-    dataset_file: str | None = None
+from skelcl.eval.record import ResultRecord
 
 
 def _fmt(v) -> str:

@@ -24,7 +24,6 @@ could not be checked here, so the official counts (56,578 / 113,945) are only gu
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -35,17 +34,10 @@ import numpy as np
 
 from skelcl.data.formats import PreparedWriter
 from skelcl.data.layouts import NTU25
+from skelcl.data.names import NTU_NAME_RE, NtuName, try_parse_ntu_name
 from skelcl.data.normalize import EmptySequenceError, frame50
-from skelcl.data.prepare.common import (
-    RawFormatError,
-    Summary,
-    check_options,
-    check_output,
-    finish,
-    parallel_map,
-    split_indices,
-    where,
-)
+from skelcl.data.prepare.common import RawFormatError, check_options, parallel_map, split_indices, where
+from skelcl.data.prepared_dir import Summary, check_output, finish
 
 log = logging.getLogger("skelcl.data.prepare")
 
@@ -61,51 +53,6 @@ NTU120_XSUB_TRAIN = NTU60_XSUB_TRAIN | frozenset(
     (45, 46, 47, 49, 50, 52, 53, 54, 55, 56, 57, 58, 59, 70, 74, 78, 80, 81, 82, 83, 84, 85, 86, 89, 91, 92, 93,
      94, 95, 97, 98, 100, 103))
 NTU60_XVIEW_TRAIN_CAMERAS = frozenset((2, 3))
-
-NAME_RE = re.compile(r"S(\d{3})C(\d{3})P(\d{3})R(\d{3})A(\d{3})")
-
-
-@dataclass(frozen=True)
-class NtuName:
-    setup: int
-    camera: int
-    performer: int
-    replication: int
-    action: int
-
-    @property
-    def label(self) -> int:
-        return self.action - 1
-
-    @property
-    def in_ntu60(self) -> bool:
-        return self.setup <= 17 and self.action <= 60
-
-    @property
-    def name(self) -> str:
-        return f"S{self.setup:03d}C{self.camera:03d}P{self.performer:03d}R{self.replication:03d}A{self.action:03d}"
-
-
-def parse_name(name: str | Path) -> NtuName:
-    """`S018C002P045R001A061[.skeleton]` -> NtuName(18, 2, 45, 1, 61). Raises ValueError otherwise."""
-    stem = Path(str(name)).name
-    if stem.endswith(".skeleton"):
-        stem = stem[: -len(".skeleton")]
-    m = NAME_RE.fullmatch(stem)
-    if m is None:
-        raise ValueError(f"'{name}' is not an NTU sample name (SsssCcccPpppRrrrAaaa)")
-    n = NtuName(*(int(g) for g in m.groups()))
-    if min(n.setup, n.performer, n.replication, n.action) < 1 or not 1 <= n.camera <= 3:
-        raise ValueError(f"'{name}': setup, performer, replication and action start at 001, cameras are 001-003")
-    return n
-
-
-def try_parse_name(name: str | Path) -> NtuName | None:
-    try:
-        return parse_name(name)
-    except ValueError:
-        return None
-
 
 @dataclass(frozen=True)
 class DatasetSpec:
@@ -177,7 +124,7 @@ def load_missing_list(path: str | Path | None = None, dataset: str = "ntu60") ->
         if not line or line.startswith("#"):
             continue
         stem = line[: -len(".skeleton")] if line.endswith(".skeleton") else line
-        if NAME_RE.fullmatch(stem):
+        if NTU_NAME_RE.fullmatch(stem):
             names.append(stem)
         elif names:
             raise RawFormatError(f"{where(src, no)}: '{line[:60]}' is not an NTU sample name")
@@ -530,7 +477,7 @@ def prepare_ntu(dataset: str, raw: Sequence[str | Path] | str | Path, out: str |
     selected: list[tuple[str, NtuName]] = []
     ignored = 0
     for stem in sorted(found):
-        nm = try_parse_name(stem)
+        nm = try_parse_ntu_name(stem)
         if nm is None:
             summary.skip(found[stem], "file name is not an NTU sample name")
             continue

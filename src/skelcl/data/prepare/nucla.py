@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -29,41 +28,17 @@ import numpy as np
 
 from skelcl.data.formats import PreparedWriter
 from skelcl.data.layouts import KINECT20
+from skelcl.data.names import ACTIONS, NuclaName, parse_nucla_name
 from skelcl.data.normalize import EmptySequenceError, frame50, layout_joints
-from skelcl.data.prepare.common import RawFormatError, Summary, check_options, check_output, finish, parallel_map
+from skelcl.data.prepare.common import RawFormatError, check_options, parallel_map
+from skelcl.data.prepared_dir import Summary, check_output, finish
 
 log = logging.getLogger("skelcl.data.prepare")
 
-ACTIONS = (1, 2, 3, 4, 5, 6, 8, 9, 11, 12)  # action code of label 1..10
-ACTION_NAMES = ("pick up with one hand", "pick up with two hands", "drop trash", "walk around", "sit down",
-                "stand up", "donning", "doffing", "throw", "carry")  # names unverified
-NAME_RE = re.compile(r"a(\d{2})_s(\d{2})_e(\d{2})_v(\d{2})")
 NUM_JOINTS = 20
 
-
-@dataclass(frozen=True)
-class NuclaName:
-    action: int
-    subject: int
-    repetition: int
-    view: int
-
-    @property
-    def label(self) -> int:
-        """0-based label from the action code."""
-        return ACTIONS.index(self.action)
-
-
-def parse_name(name: str) -> NuclaName:
-    m = NAME_RE.fullmatch(Path(name).stem if name.endswith(".json") else name)
-    if m is None:
-        raise ValueError(f"'{name}' is not an N-UCLA clip name (aAA_sSS_eEE_vVV)")
-    n = NuclaName(*(int(g) for g in m.groups()))
-    if n.action not in ACTIONS:
-        raise ValueError(f"'{name}': action a{n.action:02d} is not one of the 10 N-UCLA actions")
-    return n
-
-
+ACTION_NAMES = ("pick up with one hand", "pick up with two hands", "drop trash", "walk around", "sit down",
+                "stand up", "donning", "doffing", "throw", "carry")  # names unverified
 def read_clip(path: str | Path) -> tuple[NuclaName, np.ndarray]:
     """Parse and validate one JSON clip. Returns (name, skeletons (T, 20, 3) float32)."""
     path = Path(path)
@@ -79,7 +54,7 @@ def read_clip(path: str | Path) -> tuple[NuclaName, np.ndarray]:
     if obj["file_name"] != path.stem:
         raise RawFormatError(f"{path}: file_name '{obj['file_name']}' differs from the file name")
     try:
-        name = parse_name(path.stem)
+        name = parse_nucla_name(path.stem)
     except ValueError as e:
         raise RawFormatError(f"{path}: {e}") from None
     label = obj["label"]

@@ -32,7 +32,8 @@ import numpy as np
 from skelcl.data.formats import PreparedWriter
 from skelcl.data.layouts import NTU25
 from skelcl.data.normalize import EmptySequenceError, frame50
-from skelcl.data.prepare.common import RawFormatError, Summary, check_options, check_output, finish, parallel_map, where
+from skelcl.data.prepare.common import RawFormatError, check_options, parallel_map, where
+from skelcl.data.prepared_dir import Summary, check_output, finish
 
 log = logging.getLogger("skelcl.data.prepare")
 

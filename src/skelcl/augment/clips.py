@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from skelcl.augment.ops import center
 from skelcl.data.layouts import Layout
 
 
@@ -43,12 +44,6 @@ def first_frames(x: torch.Tensor, frames: int) -> torch.Tensor:
 def _present(x: torch.Tensor) -> torch.Tensor:
     """(N, T, M) mask of frames in which a body is present (any non-zero coordinate)."""
     return (x != 0).any(dim=1).any(dim=2)
-
-
-def center_on_joint(x: torch.Tensor, joint: int) -> torch.Tensor:
-    """Subtract one joint per frame and body; all-zero (absent) frames stay zero."""
-    out = x - x[:, :, :, joint : joint + 1]
-    return out * _present(x)[:, None, :, None, :]
 
 
 def _turn_to_plus_x(x: torch.Tensor, vx: torch.Tensor, vz: torch.Tensor) -> torch.Tensor:
@@ -120,12 +115,12 @@ def prepare_clips(x: torch.Tensor, lengths: torch.Tensor, spec: ClipSpec, layout
     else:
         raise ValueError(f"unknown temporal mode '{spec.temporal}'; choose 'resize' or 'first'")
     if spec.normalize == "sequence":
-        center = layout.center if spec.center_joint is None else spec.center_joint
-        return normalize_sequence(x, center, layout.shoulders)
+        joint = layout.center if spec.center_joint is None else spec.center_joint
+        return normalize_sequence(x, joint, layout.shoulders)
     if spec.normalize != "frame":
         raise ValueError(f"unknown dataset.normalize '{spec.normalize}'; choose one of {list(NORMALIZE_MODES)}")
     if spec.center_joint is not None:
-        x = center_on_joint(x, spec.center_joint)
+        x = center(x, joint=spec.center_joint)  # the augmentation op, without randomness
     if spec.align_shoulders:
         if layout.shoulders is None:
             raise ValueError(f"layout '{layout.name}' defines no shoulders; set align_shoulders: false")
