@@ -41,8 +41,15 @@ def test_queue_is_always_well_below_the_split_and_at_least_a_batch():
 def test_method_values_are_caps_not_targets():
     """A method whose own queue / momentum / batch are already small keeps them."""
     r = derive(SmallDataConfig(), clips=1019, median_length=200, frames=64, batch_size=16, queue_size=128,
-               momentum=0.9, projector="mlp_bn")
+               momentum=0.9, projector="none")
     assert (r.frames, r.batch_size, r.queue_size, r.momentum, r.projector) == (64, 16, 128, 0.9, None)
+
+
+def test_every_projector_without_an_output_batchnorm_gets_one():
+    heads = {p: derive(SmallDataConfig(), clips=1019, median_length=40, frames=50, batch_size=128,
+                       queue_size=32768, momentum=0.999, projector=p).projector
+             for p in ("mlp", "mlp_bn", "mlp_bn_out", "none")}
+    assert heads == {"mlp": "mlp_bn_out", "mlp_bn": "mlp_bn_out", "mlp_bn_out": None, "none": None}
 
 
 def test_hand_fixed_values_win():

@@ -20,7 +20,10 @@ method's:
 - queue   = the method's queue, capped at the power of two nearest to `queue_fraction` x N
 - momentum: the EMA's time constant 1/(1-m) becomes `ema_horizon` x steps (never longer than the method's own,
             never below `min_momentum`: MoCo with a key encoder that copies the query one fails to converge)
-- key encoder starts as a copy of the query encoder; a plain MLP head gets a BatchNorm on its output
+- key encoder starts as a copy of the query encoder; a projector without a BatchNorm on its output (`mlp`,
+            `mlp_bn`) gets one, so the embeddings are batch-centred and cannot all point one way. Measured on N-UCLA
+            (docs/results.md): SkeAttnCLR's `mlp_bn` head left its KNN 14 points over the floor; with the output BN
+            it learns like the MLP-head methods
 - optimiser: Adam 1e-3 without weight decay, and no encoder dropout (`optimizer: adam`). Measured on N-UCLA
             (docs/results.md): with the papers' SGD (LR scaled linearly with the batch) and dropout 0.5, SkeletonCLR's
             online KNN stayed at the random floor (33-38 %) for 12 epochs; with Adam and no dropout it was 57 % after
@@ -158,7 +161,7 @@ def derive(rule: SmallDataConfig, clips: int, median_length: float, frames: int,
     return SmallDataRecipe(clips=clips, frames=frames, batch_size=batch, epochs=epochs, steps=steps, queue_size=queue,
                            momentum=m, lr_scale=batch / batch_size, warmup_epochs=warmup,
                            optimizer=rule.optimizer, lr=rule.lr,
-                           projector="mlp_bn_out" if projector == "mlp" else None, augment_fixes=rule.augment_fixes)
+                           projector="mlp_bn_out" if projector in ("mlp", "mlp_bn") else None, augment_fixes=rule.augment_fixes)
 
 
 def apply(cfg: DictConfig, recipe: SmallDataRecipe) -> None:
