@@ -161,7 +161,8 @@ def derive(rule: SmallDataConfig, clips: int, median_length: float, frames: int,
     return SmallDataRecipe(clips=clips, frames=frames, batch_size=batch, epochs=epochs, steps=steps, queue_size=queue,
                            momentum=m, lr_scale=batch / batch_size, warmup_epochs=warmup,
                            optimizer=rule.optimizer, lr=rule.lr,
-                           projector="mlp_bn_out" if projector in ("mlp", "mlp_bn") else None, augment_fixes=rule.augment_fixes)
+                           projector="mlp_bn_out" if projector in ("mlp", "mlp_bn") else None,
+                           augment_fixes=rule.augment_fixes)
 
 
 def apply(cfg: DictConfig, recipe: SmallDataRecipe) -> None:
