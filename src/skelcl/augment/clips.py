@@ -70,9 +70,9 @@ def _masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (values * w).sum(dim=2) / w.sum(dim=2).clamp(min=1)
 
 
-def normalize_sequence(x: torch.Tensor, center: int, shoulders: tuple[int, int] | None) -> torch.Tensor:
+def normalize_sequence(x: torch.Tensor, center_joint: int, shoulders: tuple[int, int] | None) -> torch.Tensor:
     """View-invariant normalisation, one transform per clip (not per frame, so the body's own turning and walking
-    survive): move the first body's mean `center` joint to the origin, rotate about the vertical (y) axis so that
+    survive): move the first body's mean `center_joint` to the origin, rotate about the vertical (y) axis so that
     its mean left->right shoulder vector points along +x (skipped when the layout names no shoulders), and divide
     by its mean joint distance from the centre (body size). Every body of a clip gets the same transform; absent
     frames stay zero.
@@ -81,13 +81,13 @@ def normalize_sequence(x: torch.Tensor, center: int, shoulders: tuple[int, int] 
     up to the camera's tilt, which a random or briefly trained encoder cannot learn from a thousand clips."""
     present = _present(x)  # (N, T, M)
     first = present[:, :, 0]
-    origin = _masked_mean(x[:, :, :, center, 0], first)  # (N, C)
+    origin = _masked_mean(x[:, :, :, center_joint, 0], first)  # (N, C)
     out = x - origin[:, :, None, None, None]
     if shoulders is not None:
         left, right = shoulders
         vec = _masked_mean(x[:, :, :, right, 0] - x[:, :, :, left, 0], first)  # (N, C)
         out = _turn_to_plus_x(out, vec[:, 0, None, None, None], vec[:, 2, None, None, None])
-    body = x[:, :, :, :, 0] - x[:, :, :, center : center + 1, 0]  # (N, C, T, V)
+    body = x[:, :, :, :, 0] - x[:, :, :, center_joint : center_joint + 1, 0]  # (N, C, T, V)
     size = _masked_mean(body.norm(dim=1).mean(dim=2)[:, None], first)[:, 0]  # (N,)
     out = out / torch.where(size > 1e-6, size, torch.ones_like(size))[:, None, None, None, None]
     return out * present[:, None, :, None, :]

@@ -39,8 +39,6 @@ def check_output(out: str | Path, overwrite: bool) -> Path:
     return out
 
 
-
-
 def _is_prepared(path: Path) -> bool:
     try:
         return json.loads((path / "meta.json").read_text()).get("format") == FORMAT_TAG

@@ -90,8 +90,8 @@ class ContrastiveMethod(L.LightningModule):
         self.layout = layout
         self.num_classes = num_classes
         self.clip = clip if isinstance(clip, ClipConfig) else ClipConfig(**(clip or {}))
-        self.clip_spec = ClipSpec(self.clip.frames, self.clip.temporal, center_joint, align_shoulders, clip_normalize)
-        self.inputs = ModelInput(self.clip_spec, layout, stream)
+        spec = ClipSpec(self.clip.frames, self.clip.temporal, center_joint, align_shoulders, clip_normalize)
+        self.inputs = ModelInput(spec, layout, stream)
         self.schedule = schedule if isinstance(schedule, ScheduleConfig) else ScheduleConfig(**(schedule or {}))
         self.run_epochs = run_epochs or self.schedule.epochs
         self.seed = seed
@@ -184,6 +184,11 @@ class ContrastiveMethod(L.LightningModule):
     @stream.setter
     def stream(self, value: str) -> None:
         self.inputs = dataclasses.replace(self.inputs, stream=value)
+
+    @property
+    def clip_spec(self) -> ClipSpec:
+        """How stored clips become model inputs; also kept in `self.inputs` only."""
+        return self.inputs.spec
 
     @property
     def generator(self) -> torch.Generator:
