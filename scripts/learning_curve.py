@@ -25,25 +25,25 @@ from skelcl.eval.linear import train_linear
 from skelcl.eval.logistic import fit_logistic_cv
 
 
-def evaluate(model, dm, typed, seed: int, calibrate: bool) -> dict:
+def evaluate(model, dm, run, seed: int, calibrate: bool) -> dict:
     if calibrate:
         model = copy.deepcopy(model)
         calibrate_batchnorm(model, dm.feature_loader("train"), "cpu")
     tx, ty = extract_features(model, dm.feature_loader("train"), "cpu")
     vx, vy = extract_features(model, dm.feature_loader("test"), "cpu")
-    probe = typed["protocols"]["linear"]
+    probe = run.protocols["linear"]
     if probe.solver == "logistic":  # the small-data rule's probe
         lin = fit_logistic_cv(tx, ty, vx, vy, dm.num_classes)
     else:
         lin = train_linear(tx, ty, vx, vy, dm.num_classes, probe, seed=seed)
-    knn, nn1 = evaluate_knn(tx, ty, vx, vy, dm.num_classes, typed["protocols"]["knn"],
-                            ks=[typed["protocols"]["knn"].k, 1])
+    knn, nn1 = evaluate_knn(tx, ty, vx, vy, dm.num_classes, run.protocols["knn"],
+                            ks=[run.protocols["knn"].k, 1])
     return {"linear": round(lin["top1"], 2), "knn": round(knn["top1"], 2), "1nn": round(nn1["top1"], 2)}
 
 
 class Curve(L.Callback):
-    def __init__(self, dm, typed, seed: int, calibrate: bool, start: float, every: int = 1):
-        self.dm, self.typed, self.seed, self.calibrate, self.start = dm, typed, seed, calibrate, start
+    def __init__(self, dm, run, seed: int, calibrate: bool, start: float, every: int = 1):
+        self.dm, self.run, self.seed, self.calibrate, self.start = dm, run, seed, calibrate, start
         self.every = every
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
@@ -52,9 +52,9 @@ class Curve(L.Callback):
             return
         row = {"epoch": trainer.current_epoch + 1, "train_s": round(time.time() - self.start, 1)}
         t0 = time.time()
-        row.update(evaluate(pl_module, self.dm, self.typed, self.seed, False))
+        row.update(evaluate(pl_module, self.dm, self.run, self.seed, False))
         if self.calibrate:
-            row.update({f"{k}_bncal": v for k, v in evaluate(pl_module, self.dm, self.typed, self.seed, True).items()})
+            row.update({f"{k}_bncal": v for k, v in evaluate(pl_module, self.dm, self.run, self.seed, True).items()})
         row["eval_s"] = round(time.time() - t0, 1)
         print(json.dumps(row), flush=True)
         self.start = time.time()
@@ -71,16 +71,16 @@ def main() -> None:
     with initialize_config_module(config_module="skelcl.conf", version_base="1.3"):
         epochs = [f"epochs={args.epochs}"] if args.epochs else []  # default: the small-data rule's budget
         cfg = compose("train", overrides=[*epochs, "progress_bar=false", *args.overrides])
-    typed, dm, recipe = build_data(cfg)
+    run, dm, recipe = build_data(cfg)
     if recipe is not None:
         print(recipe.describe(), flush=True)
-    epochs = run_epochs(cfg, typed["schedule"])
+    epochs = run_epochs(cfg, run.schedule)
     L.seed_everything(int(cfg.seed), workers=True)
-    model = build_method(cfg, typed, dm, epochs)
+    model = build_method(run, dm, epochs)
     if not args.skip_floor:
-        print(json.dumps({"epoch": 0, **evaluate(model, dm, typed, int(cfg.seed), True)}), flush=True)
+        print(json.dumps({"epoch": 0, **evaluate(model, dm, run, int(cfg.seed), True)}), flush=True)
     trainer = L.Trainer(max_epochs=epochs, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                        callbacks=[Curve(dm, typed, int(cfg.seed), args.calibrate, time.time(),
+                        callbacks=[Curve(dm, run, int(cfg.seed), args.calibrate, time.time(),
                                          args.every)],
                         use_distributed_sampler=False, accelerator="cpu", enable_model_summary=False)
     trainer.fit(model, datamodule=dm)

@@ -107,14 +107,14 @@ def compose_run(method: str, encoder: str | None, dataset: str, extra: list[str]
 
 def measure(args, method_name: str) -> dict:
     cfg = compose_run(method_name, args.encoder, args.dataset, args.overrides)
-    typed = validate(cfg)
-    batch = args.batch_size or typed["schedule"].batch_size
+    run = validate(cfg)
+    batch = args.batch_size or run.schedule.batch_size
     n_clips = batch * (args.warmup + args.steps)
     data = random_dataset(n_clips, args.raw_frames, args.layout, args.bodies, args.classes, args.seed)
     dm = SkeletonDataModule(data, "train", "test", batch_size=batch, num_workers=args.workers, seed=args.seed)
     torch.manual_seed(args.seed)
     device = torch.device(args.device)
-    method = build_method(cfg, typed, dm, typed["schedule"].epochs).to(device)
+    method = build_method(run, dm, run.schedule.epochs).to(device)
     method.train()
     opt = method.configure_optimizers()["optimizer"]
     timer = PhaseTimer(device)
@@ -156,7 +156,7 @@ def measure(args, method_name: str) -> dict:
         rates.append(batch * args.steps / (time.perf_counter() - t0))
         splits.append({k: 1000 * v / args.steps for k, v in timer.total.items()})
     best = splits[int(np.argsort(rates)[len(rates) // 2])]
-    return {"method": method_name, "encoder": cfg.encoder.name, "batch": batch, "frames": typed["clip"].frames,
+    return {"method": method_name, "encoder": cfg.encoder.name, "batch": batch, "frames": run.clip.frames,
             "queue": int(cfg.method.model.get("queue_size", 0)), "samples_per_s": statistics.median(rates),
             "samples_per_s_all": rates, "ms_per_step": best, "peak_mem_mib": peak_memory(device),
             **eval_rates(args, method, dm, device, autocast)}

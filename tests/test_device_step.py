@@ -29,9 +29,9 @@ def test_one_training_step(method, device, precision, cache_dir):
                           "method.clip.frames=16", "method.model.queue_size=64", *CASES[method]])
     typed = validate(cfg)
     torch.manual_seed(0)
-    dm = build_datamodule(typed["dataset"], cfg.cache_dir, 16, seed=0)
+    dm = build_datamodule(typed.dataset, cfg.cache_dir, 16, seed=0)
     dm.setup("fit")
-    model = build_method(cfg, typed, dm, 1).to(device).train()
+    model = build_method(typed, dm, 1).to(device).train()
     opt = model.configure_optimizers()["optimizer"]
     batch = {k: v.to(device) if torch.is_tensor(v) else v for k, v in next(iter(dm.train_dataloader())).items()}
     before = model.queue.keys.clone()

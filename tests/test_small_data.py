@@ -108,10 +108,10 @@ def test_rule_in_a_run_config(tmp_path):
 
     cfg = compose_train(["dataset.options.num_subjects=4", "small_data.frames=null"], tmp_path, tmp_path / "cache")
     typed = validate(cfg)
-    dm = build_datamodule(typed["dataset"], cfg.cache_dir, typed["schedule"].batch_size, 0)
+    dm = build_datamodule(typed.dataset, cfg.cache_dir, typed.schedule.batch_size, 0)
     recipe = apply_small_data_rule(cfg, dm)
     assert recipe is not None and recipe.clips == len(dm.train_idx)
-    assert dm.batch_size == recipe.batch_size == validate(cfg)["schedule"].batch_size
+    assert dm.batch_size == recipe.batch_size == validate(cfg).schedule.batch_size
     assert "small dataset" in recipe.describe() and f"{recipe.clips} clips" in recipe.describe()
     lengths = dm.prepared.lengths[dm.train_idx]
     assert recipe.frames == min(50, max(20, int(round(np.median(lengths) / 10)) * 10))

@@ -46,7 +46,7 @@ def test_resume_continues_exactly(tmp_path, cache_dir):
     import lightning as L
 
     L.seed_everything(0, workers=True)
-    model = build_method(cfg, typed, dm, 2)  # built for a 2-epoch schedule, stopped after 1
+    model = build_method(typed, dm, 2)  # built for a 2-epoch schedule, stopped after 1
     trainer = build_trainer(cfg, tmp_path / "part", 1, [])
     trainer.fit(model, datamodule=dm)
     run_train([*common, f"ckpt_path={tmp_path / 'part' / 'checkpoints' / 'last.ckpt'}"], tmp_path / "part", cache_dir)
@@ -62,7 +62,7 @@ def test_evaluate_entry_point_on_checkpoint(tmp_path, cache_dir):
     from skelcl.evaluate import evaluate
 
     cfg = compose_config([f"ckpt={tmp_path / 'run' / 'checkpoints' / 'last.ckpt'}", f"+run_dir={tmp_path / 'eval'}",
-                          f"cache_dir={cache_dir}", "protocol=[linear,knn]", "protocol.linear.epochs=2",
+                          f"cache_dir={cache_dir}", "protocol=[linear,knn]", "method.linear.epochs=2",
                           "progress_bar=false", "trainer=cpu"], config="evaluate")
     records = evaluate(cfg)
     assert [r.protocol for r in records] == ["linear", "knn(k=20)", "knn(k=1)"]

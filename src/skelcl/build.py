@@ -18,16 +18,22 @@ from omegaconf import DictConfig, OmegaConf
 
 from skelcl.augment.streams import STREAMS
 from skelcl.checkpoint import remove_stale_temporaries
-from skelcl.config import PROTOCOL_SCHEMAS, ClipConfig, ConfigError, DatasetConfig, ScheduleConfig, checked
+from skelcl.config import (
+    PROTOCOL_RECIPES,
+    PROTOCOL_SCHEMAS,
+    ClipConfig,
+    ConfigError,
+    DatasetConfig,
+    RunConfig,
+    ScheduleConfig,
+    checked,
+)
 from skelcl.config_tree import check_tree
 from skelcl.data.datamodule import SkeletonDataModule
 from skelcl.data.formats import warn_label_gaps
 from skelcl.divergence import DivergenceGuard
 from skelcl.interruption import InterruptCheckpoint
 from skelcl.small_data import SmallDataConfig
-
-FRAMEWORK_KWARGS = {"layout", "num_classes", "bodies", "encoder", "stream", "clip", "schedule", "run_epochs", "seed",
-                    "center_joint", "align_shoulders", "clip_normalize"}
 
 
 def _check_target(node: DictConfig, where: str, supplied: set[str]) -> None:
@@ -48,6 +54,10 @@ def _check_target(node: DictConfig, where: str, supplied: set[str]) -> None:
             break
     accepted = {k for k, p in params.items() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
     given = {k for k in node if not k.startswith("_")} - {"name"}
+    reserved = sorted(given & supplied)
+    if reserved:
+        raise ConfigError(f"config '{where}': key(s) {reserved} are set by the framework (from the dataset, encoder, "
+                          "stream and schedule), not in this node")
     unknown = sorted(given - accepted)
     if unknown:
         raise ConfigError(f"config '{where}': unknown key(s) {unknown} for {node._target_}; "
@@ -101,8 +111,8 @@ def _check_views(views: DictConfig | None) -> None:
             raise ConfigError(f"config 'method.model.views.{name}': {e}") from None
 
 
-def validate(cfg: DictConfig, primary: str = "train") -> dict[str, Any]:
-    """Check the whole composed config before any work; return the typed nodes. Raises ConfigError."""
+def validate(cfg: DictConfig, primary: str = "train") -> RunConfig:
+    """Check the whole composed config before any work; return it with its typed nodes. Raises ConfigError."""
     check_tree(cfg, primary)
     _check_target(cfg.method.model, "method.model", FRAMEWORK_KWARGS)
     _check_target(cfg.encoder, "encoder", {"layout", "in_channels", "frames", "bodies"})
@@ -110,19 +120,27 @@ def validate(cfg: DictConfig, primary: str = "train") -> dict[str, Any]:
         raise ConfigError(f"config 'stream.name': {cfg.stream.name!r}; choose one of {STREAMS}")
     _check_views(cfg.method.model.get("views"))
     _check_trainer(cfg.trainer)
-    typed = {
-        "schedule": checked(ScheduleConfig, cfg.method.schedule, "method.schedule"),
-        "clip": checked(ClipConfig, cfg.method.clip, "method.clip"),
-        "dataset": checked(DatasetConfig, cfg.dataset, "dataset"),
-        "small_data": checked(SmallDataConfig, cfg.get("small_data") or {}, "small_data"),
-        "protocols": {},
-    }
-    _check_dataset_options(typed["dataset"])
-    for name, node in (cfg.get("protocol") or {}).items():
-        if name not in PROTOCOL_SCHEMAS:
-            raise ConfigError(f"unknown protocol '{name}'; choose from {sorted(PROTOCOL_SCHEMAS)}")
-        typed["protocols"][name] = checked(PROTOCOL_SCHEMAS[name], node, f"protocol.{name}")
-    return typed
+    dataset = checked(DatasetConfig, cfg.dataset, "dataset")
+    checked(SmallDataConfig, cfg.get("small_data") or {}, "small_data")
+    _check_dataset_options(dataset)
+    protocols = {name: protocol_settings(cfg, name) for name in (cfg.get("protocol") or {})}
+    return RunConfig(cfg=cfg, schedule=checked(ScheduleConfig, cfg.method.schedule, "method.schedule"),
+                     clip=checked(ClipConfig, cfg.method.clip, "method.clip"), dataset=dataset, protocols=protocols)
+
+
+def protocol_settings(cfg: DictConfig, name: str) -> Any:
+    """The typed settings of protocol `name`: the method's recipe blocks (PROTOCOL_RECIPES) under the protocol's
+    own node. Each method block is checked on its own first, so a bad value is reported where it was set."""
+    if name not in PROTOCOL_SCHEMAS:
+        raise ConfigError(f"unknown protocol '{name}'; choose from {sorted(PROTOCOL_SCHEMAS)}")
+    schema, merged = PROTOCOL_SCHEMAS[name], {}
+    for block in PROTOCOL_RECIPES[name]:
+        node = cfg.method.get(block)
+        if node is not None:
+            checked(schema, node, f"method.{block}")
+            merged.update(OmegaConf.to_container(node, resolve=True))
+    merged.update(OmegaConf.to_container(cfg.protocol[name], resolve=True))
+    return checked(schema, merged, f"protocol.{name}")
 
 
 def run_epochs(cfg: DictConfig, schedule: ScheduleConfig) -> int:
@@ -144,14 +162,14 @@ def build_datamodule(ds: DatasetConfig, cache_dir: str, batch_size: int, seed: i
                               num_workers=ds.num_workers, seed=seed, label_fraction=label_fraction, drop_last=drop_last)
 
 
-def build_data(cfg: DictConfig) -> tuple[dict[str, Any], SkeletonDataModule, Any]:
+def build_data(cfg: DictConfig) -> tuple[RunConfig, SkeletonDataModule, Any]:
     """Typed config, data module and small-data recipe (None when the rule does not apply) of a run: what every
     caller that builds a method for pretraining needs, in the order the entry point uses."""
-    typed = validate(cfg)
-    dm = build_datamodule(typed["dataset"], cfg.cache_dir, typed["schedule"].batch_size, int(cfg.seed),
-                          drop_last=typed["schedule"].drop_last)
+    run = validate(cfg)
+    dm = build_datamodule(run.dataset, cfg.cache_dir, run.schedule.batch_size, run.seed,
+                          drop_last=run.schedule.drop_last)
     recipe = apply_small_data_rule(cfg, dm)
-    return (validate(cfg) if recipe is not None else typed), dm, recipe
+    return (validate(cfg) if recipe is not None else run), dm, recipe
 
 
 def apply_small_data_rule(cfg: DictConfig, dm: SkeletonDataModule):
@@ -176,17 +194,27 @@ def apply_small_data_rule(cfg: DictConfig, dm: SkeletonDataModule):
     return recipe
 
 
-def build_method(cfg: DictConfig, typed: dict, dm: SkeletonDataModule, epochs: int):
+def build_method(run: RunConfig, dm: SkeletonDataModule, epochs: int):
+    cfg = run.cfg
     model_cfg = OmegaConf.to_container(cfg.method.model, resolve=True)
     target = get_class(model_cfg.pop("_target_"))
     encoder_cfg = OmegaConf.create({k: v for k, v in cfg.encoder.items() if k != "name"})
-    ds: DatasetConfig = typed["dataset"]
-    return target(
-        layout=dm.layout, num_classes=dm.num_classes, bodies=dm.prepared.shape[4], encoder=encoder_cfg,
-        stream=cfg.stream.name, clip=typed["clip"], schedule=typed["schedule"], run_epochs=epochs, seed=cfg.seed,
-        center_joint=ds.center_joint, align_shoulders=ds.align_shoulders,
-        clip_normalize=ds.normalize, **model_cfg,
-    )
+    ds = run.dataset
+    return target(**_method_kwargs(layout=dm.layout, num_classes=dm.num_classes, bodies=dm.prepared.shape[4],
+                                   encoder=encoder_cfg, stream=cfg.stream.name, clip=run.clip, schedule=run.schedule,
+                                   run_epochs=epochs, seed=cfg.seed, center_joint=ds.center_joint,
+                                   align_shoulders=ds.align_shoulders, clip_normalize=ds.normalize), **model_cfg)
+
+
+def _method_kwargs(*, layout, num_classes, bodies, encoder, stream, clip, schedule, run_epochs, seed, center_joint,
+                   align_shoulders, clip_normalize) -> dict:
+    """What the framework gives every method besides its `method.model` node (parameters of the base
+    constructor). These parameter names are the one list of them: `validate` reads it (FRAMEWORK_KWARGS)."""
+    return dict(locals())
+
+
+#: keys `method.model` may not set: the framework supplies them (from the data, encoder, stream and schedule)
+FRAMEWORK_KWARGS = frozenset(inspect.signature(_method_kwargs).parameters)
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

@@ -166,6 +166,31 @@ class DatasetConfig:
 
 
 PROTOCOL_SCHEMAS = {"linear": LinearConfig, "knn": KNNConfig, "finetune": FinetuneConfig, "semi": FinetuneConfig}
+#: the method's config blocks a protocol's recipe comes from, later ones winning; the protocol's own node (its own
+#: knobs: solver, label_fraction, k, ...) is merged last. One place per value: a recipe field is set in the method.
+PROTOCOL_RECIPES = {"linear": ("linear",), "knn": (), "finetune": ("finetune",), "semi": ("finetune", "semi")}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A composed run config and its checked nodes, built once by `build.validate` and passed as one object.
+
+    `cfg` is the Hydra tree itself (the small-data recipe, if any, is written into it before the nodes are built);
+    the typed nodes are what the code reads."""
+
+    cfg: DictConfig
+    schedule: ScheduleConfig
+    clip: ClipConfig
+    dataset: DatasetConfig
+    protocols: dict[str, Any]
+
+    @property
+    def seed(self) -> int:
+        return int(self.cfg.seed)
+
+    @property
+    def method_name(self) -> str:
+        return str(self.cfg.method.name)
 
 
 def checked(schema: type, node: DictConfig | dict, where: str) -> Any:
@@ -181,6 +206,8 @@ def checked(schema: type, node: DictConfig | dict, where: str) -> Any:
     except OmegaConfBaseException as e:
         key = getattr(e, "full_key", None)
         msg = str(getattr(e, "msg", e)).splitlines()[0]
-        raise ConfigError(f"invalid config '{where + '.' + key if key else where}': {msg}") from None
+        if key and not key.startswith(where + "."):  # keys of a resolved sub-node already carry its path
+            key = f"{where}.{key}"
+        raise ConfigError(f"invalid config '{key or where}': {msg}") from None
     except Exception as e:  # e.g. a schema's own ValueError; one clear message is what users need
         raise ConfigError(f"invalid config '{where}': {e}") from None

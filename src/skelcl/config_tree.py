@@ -59,7 +59,7 @@ def check_keys(node: DictConfig, allowed: set[str], where: str, hint: str) -> No
 
 
 @dataclass
-class RunConfig:
+class TopLevelConfig:
     """Types and ranges of the top-level run settings shared by train.yaml and evaluate.yaml."""
 
     seed: int = 0
@@ -98,7 +98,7 @@ def check_tree(cfg: DictConfig, primary: str = "train") -> None:
 def _check_run(run: dict) -> None:
     """Top-level types and ranges, reported under the top-level key names."""
     try:
-        checked(RunConfig, run, "run")
+        checked(TopLevelConfig, run, "run")
     except ConfigError as e:
         raise ConfigError(str(e).replace("'run.", "'", 1)) from None
 

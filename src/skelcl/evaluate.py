@@ -45,14 +45,14 @@ def evaluate(cfg: DictConfig) -> list:
         merged.progress_bar = cfg.get("progress_bar", True)
         if cfg.get("dataset") is not None:
             merged.dataset = cfg.dataset
-    typed = validate(merged)
+    run = validate(merged)
     print_config_tree(merged, console)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(merged, resolve=True))
     L.seed_everything(int(cfg.seed))
-    dm = build_datamodule(typed["dataset"], merged.cache_dir, typed["schedule"].batch_size, int(cfg.seed))
+    dm = build_datamodule(run.dataset, merged.cache_dir, run.schedule.batch_size, int(cfg.seed))
     epochs = epochs_completed(ckpt)
-    model = build_method(merged, typed, dm, max(epochs, 1))
+    model = build_method(run, dm, max(epochs, 1))
     # The query encoder must load completely (fail loudly, unlike the official code's silent partial loads);
     # the queue and heads are not used by the protocols.
     encoder_state = {k[len("encoder_q."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("encoder_q.")}
@@ -60,7 +60,7 @@ def evaluate(cfg: DictConfig) -> list:
         model.encoder_q.load_state_dict(encoder_state, strict=True)
     except RuntimeError as e:
         raise ValueError(f"{cfg.ckpt}: checkpoint does not match the configured encoder: {e}") from None
-    records = run_protocols(merged, typed, model, dm, run_dir, epochs, merged.method.name, start)
+    records = run_protocols(run, model, dm, run_dir, epochs, start)
     write_results(run_dir, records, run_provenance(merged, dm, cfg.ckpt, start))
     print_results(records, console)
     if cfg.get("plots", True):

@@ -50,10 +50,10 @@ def train(cfg: DictConfig) -> list:
 def _train(cfg: DictConfig, console: Console, state: dict) -> list:
     start = time.time()
     run_dir = run_dir_of(cfg)
-    typed = validate(cfg)  # before any data is touched
+    run = validate(cfg)  # before any data is touched
     # a resumed checkpoint must be readable (checked before any data is opened) and of this setting
     ckpt = read_checkpoint(cfg.ckpt_path, "ckpt_path", need_config=False) if cfg.get("ckpt_path") else None
-    typed, dm, recipe = build_data(cfg)  # the small-data recipe, if any, is written into cfg here
+    run, dm, recipe = build_data(cfg)  # the small-data recipe, if any, is written into cfg here
     check_resume(cfg, ckpt)
     del ckpt
     rank0 = int(L.fabric.utilities.rank_zero.rank_zero_only.rank) == 0
@@ -70,9 +70,9 @@ def _train(cfg: DictConfig, console: Console, state: dict) -> list:
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
 
-    schedule = typed["schedule"]
+    schedule = run.schedule
     epochs = run_epochs(cfg, schedule) if cfg.pretrain else 0
-    model = build_method(cfg, typed, dm, max(epochs, 1))
+    model = build_method(run, dm, max(epochs, 1))
     model.run_config = OmegaConf.to_container(cfg, resolve=True)
     if cfg.get("init_from"):  # official or skelcl weights: evaluate them (pretrain=false) or pretrain from them
         load_encoder_weights(cfg.init_from, model.encoder_q)
@@ -95,7 +95,7 @@ def _train(cfg: DictConfig, console: Console, state: dict) -> list:
     elif cfg.calibrate_bn and not cfg.get("init_from"):
         # random-init floor: BN statistics from the training clips (no labels, no gradient)
         calibrate_batchnorm(model, dm.feature_loader("train"), eval_device(cfg), progress=bool(cfg.progress_bar))
-    records = run_protocols(cfg, typed, model, dm, run_dir, epochs, cfg.method.name, start)
+    records = run_protocols(run, model, dm, run_dir, epochs, start)
     for r in records:
         r.collapsed = monitor.verdict is not None
     checkpoint = run_dir / "checkpoints" / "last.ckpt" if trainer is not None else cfg.get("init_from")

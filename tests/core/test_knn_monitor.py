@@ -47,8 +47,8 @@ def test_measure_is_knn_top1_of_the_subset(tmp_path, cache_dir):
 
     cfg = compose_train(TINY, tmp_path, cache_dir)
     typed = validate(cfg)
-    dm = build_datamodule(typed["dataset"], cfg.cache_dir, 16, 0)
-    model = build_method(cfg, typed, dm, 1)
+    dm = build_datamodule(typed.dataset, cfg.cache_dir, 16, 0)
+    model = build_method(typed, dm, 1)
     mon = KNNMonitor(1, bank_size=40, query_size=20, k=5, temperature=0.1, seed=0, batch_size=16)
     mon.bank_idx = fixed_subset(dm.train_idx, 40, 0)
     mon.query_idx = fixed_subset(dm.test_idx, 20, 1)

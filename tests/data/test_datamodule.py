@@ -60,7 +60,7 @@ def test_subset_typo_fails_with_the_config_before_any_data():
     from skelcl.build import validate
     from tests.conftest import compose_config
 
-    cfg = compose_config(["protocol=[linear,semi]", "protocol.semi.subset=frist_k"])
+    cfg = compose_config(["protocol=[linear,semi]", "+protocol.semi.subset=frist_k"])
     with pytest.raises(ValueError, match=r"invalid config 'protocol.semi'.*frist_k.*first_k"):
         validate(cfg)
 

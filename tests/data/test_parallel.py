@@ -12,7 +12,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from multiprocessing.pool import Pool
 from pathlib import Path
 
 import pytest
@@ -52,43 +51,68 @@ def _run(args: list[str], timeout: float, **kw) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(args, proc.returncode, out, err)
 
 
-# --------------------------------------------------------------------------------------------- close vs terminate
+# ----------------------------------------------------------------------------------------------- stop vs terminate
 
 
 @pytest.fixture
-def pool_calls(monkeypatch):
-    calls: list[str] = []
-    close, terminate = Pool.close, Pool.terminate
+def started(monkeypatch):
+    """The workers each map starts (their Process objects, inspected after the map)."""
+    from skelcl.data.prepare import common
 
-    def record(name, real):
-        def wrapped(self):
-            calls.append(name)
-            return real(self)
-        return wrapped
+    workers: list = []
+    real = common._Worker.__init__
 
-    monkeypatch.setattr(Pool, "close", record("close", close))
-    monkeypatch.setattr(Pool, "terminate", record("terminate", terminate))
-    return calls
+    def record(self, *args, **kw):
+        real(self, *args, **kw)
+        workers.append(self.proc)
+
+    monkeypatch.setattr(common._Worker, "__init__", record)
+    return workers
 
 
 @pytest.mark.parametrize("progress", [False, True])
-def test_a_finished_map_closes_the_pool(pool_calls, progress):
+def test_a_finished_map_stops_its_workers_cleanly(started, progress):
     items = list(range(40))
     with parallel_map(square, items, workers=2, progress=progress, chunksize=3) as results:
         # the prepare commands zip results with their inputs: the result iterator itself is never exhausted
         pairs = list(zip(items, results))
     assert pairs == [(i, i * i) for i in items]
-    assert pool_calls == ["close"]
+    assert [p.exitcode for p in started] == [0, 0]  # each took its stop message
 
 
-def test_an_early_or_failed_exit_terminates_the_pool(pool_calls):
+def test_an_early_or_failed_exit_terminates_the_workers(started):
     with parallel_map(square, list(range(40)), workers=2, progress=False) as results:
         assert next(results) == 0
-    assert pool_calls == ["terminate"]
+    assert [p.exitcode for p in started] == [-signal.SIGTERM] * 2
     with pytest.raises(RuntimeError), parallel_map(square, list(range(40)), workers=2, progress=False) as results:
         next(results)
         raise RuntimeError
-    assert pool_calls == ["terminate", "terminate"]
+    assert [p.exitcode for p in started[2:]] == [-signal.SIGTERM] * 2
+
+
+def fail_on_seven(x: int) -> int:
+    if x == 7:
+        raise ValueError("item 7 is malformed")
+    return x
+
+
+def test_a_worker_error_reaches_the_parent_and_stops_the_others(started):
+    with pytest.raises(ValueError, match="item 7 is malformed"), parallel_map(
+            fail_on_seven, list(range(40)), workers=2, progress=False, chunksize=2) as results:
+        list(results)
+    assert all(p.exitcode is not None for p in started)
+
+
+def die_on_five(x: int) -> int:
+    if x == 5:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return x
+
+
+def test_a_worker_that_dies_fails_the_map_instead_of_hanging_it():
+    with pytest.raises(RuntimeError, match="worker died.*exit code -9"), parallel_map(
+            die_on_five, list(range(20)), workers=2, progress=False, chunksize=1) as results:
+        list(results)
 
 
 @posix_signals

@@ -194,7 +194,7 @@ def test_quirk_flags_reach_the_ops_and_conflicts_fail():
 def test_bad_settings_fail_early():
     with pytest.raises(ValueError, match="nnm_loss"):
         make(nnm_loss="sum")
-    with pytest.raises(ValueError, match="forward_map"):
+    with pytest.raises(ValueError, match="feature_map.*RNNEncoder offers none"):
         make(encoder=OmegaConf.create({"_target_": "skelcl.encoders.rnn.RNNEncoder", "hidden": 8}))
     views = method_views()
     del views["extreme"]

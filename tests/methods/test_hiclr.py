@@ -235,7 +235,7 @@ def test_dsta_transformer_encoder():
     loss.backward()
     assert torch.isfinite(loss) and m.mask_param.grad.abs() > 0
     assert all(not p.requires_grad for p in m.encoder_k.parameters())
-    with pytest.raises(NotImplementedError, match="adjacency"):
+    with pytest.raises(ValueError, match="graph.*adjacency.*DSTANet offers"):
         make(encoder=TINY_DSTA, frames=8, dae_drop=0.1)
 
 
@@ -344,7 +344,7 @@ def test_presets_compose_and_validate():
                                                                           "hiclr_pku2_bone"]:
         cfg = compose_config([f"experiment={name}", "dataset.root=/data"])
         typed = validate(cfg)
-        s, lin = typed["schedule"], typed["protocols"]["linear"]
+        s, lin = typed.schedule, typed.protocols["linear"]
         assert cfg.method.name == "hiclr" and cfg.stream.name == name.split("_")[-1]
         ds = name.split("_")[-2] if name.split("_")[-2].startswith("pku") else None
         if ds:

@@ -47,9 +47,9 @@ def setup(method: str, cache_dir, *extra: str):
                           "method.clip.frames=16", "method.model.queue_size=64", *QUICK, *CASES[method], *extra])
     typed = validate(cfg)
     torch.manual_seed(0)
-    dm = build_datamodule(typed["dataset"], cfg.cache_dir, 16, seed=0)
+    dm = build_datamodule(typed.dataset, cfg.cache_dir, 16, seed=0)
     dm.setup("fit")
-    model = build_method(cfg, typed, dm, 1).train()
+    model = build_method(typed, dm, 1).train()
     batches = [b for _, b in zip(range(BATCHES), dm.train_dataloader())]
     with torch.no_grad():
         for b in batches[BATCHES // 2:]:

@@ -508,8 +508,8 @@ def test_method_config_is_valid():
 
     cfg = compose_config(["method=skeattnclr", "encoder=stgcn_full"])
     typed = validate(cfg)
-    assert typed["schedule"].epochs == 300 and typed["schedule"].milestones == [250]
-    assert typed["clip"].frames == 64
+    assert typed.schedule.epochs == 300 and typed.schedule.milestones == [250]
+    assert typed.clip.frames == 64
     assert cfg.method.linear.lr == 3.0 and cfg.method.linear.milestones == [60, 100]
     assert cfg.method.finetune.bn_frozen is True and cfg.method.model.temperature == 0.2
 

@@ -13,8 +13,8 @@ from tests.conftest import TINY, compose_train
 def _model_and_data(tmp_path, cache_dir, overrides=()):
     cfg = compose_train([*TINY, *overrides], tmp_path, cache_dir)
     typed = validate(cfg)
-    dm = build_datamodule(typed["dataset"], cfg.cache_dir, 16, 0)
-    return build_method(cfg, typed, dm, 1), dm
+    dm = build_datamodule(typed.dataset, cfg.cache_dir, 16, 0)
+    return build_method(typed, dm, 1), dm
 
 
 def test_other_weights_in_the_same_directory_are_re_extracted(tmp_path, cache_dir):

@@ -36,7 +36,7 @@ def test_unknown_key_anywhere_fails(tmp_path, override, key):
     ("method.schedule.optimizer=adamw", r"'method.schedule.optimizer' = 'adamw': choose 'sgd' or 'adam'"),
     ("method.clip.frames=0", r"'method.clip.frames' = 0"),
     ("protocol.knn.k=0", r"'protocol.knn.k' = 0"),
-    ("protocol.linear.epochs=0", r"'protocol.linear.epochs' = 0"),
+    ("method.linear.epochs=0", r"'method.linear.epochs' = 0"),
 ])
 def test_out_of_range_value_names_key_and_range(tmp_path, cache_dir, override, message):
     run_dir = tmp_path / "run"

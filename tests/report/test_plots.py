@@ -54,8 +54,8 @@ def test_augmentation_preview_draws_every_view_of_the_method(tmp_path, cache_dir
 
     cfg = compose_train([*TINY, "method=aimclr"], tmp_path, cache_dir)
     typed = validate(cfg)
-    dm = build_datamodule(typed["dataset"], cfg.cache_dir, 16, 0)
-    model = build_method(cfg, typed, dm, 1)
+    dm = build_datamodule(typed.dataset, cfg.cache_dir, 16, 0)
+    model = build_method(typed, dm, 1)
     import matplotlib.figure
 
     saved = []
@@ -104,7 +104,7 @@ def test_evaluate_writes_figures_and_provenance(tiny_run, tmp_path, cache_dir):
 
     ckpt = tiny_run[0] / "checkpoints" / "last.ckpt"
     evaluate(compose_config([f"ckpt={ckpt}", f"+run_dir={tmp_path}", f"cache_dir={cache_dir}", "protocol=[linear]",
-                             "protocol.linear.epochs=2", "progress_bar=false", "trainer=cpu"], config="evaluate"))
+                             "+protocol.linear.epochs=2", "progress_bar=false", "trainer=cpu"], config="evaluate"))
     for name in ["tsne_test.png", "confusion_linear_joint.png", "augmentation_preview.png"]:
         assert _is_png(tmp_path / "plots" / name), name
     assert json.loads((tmp_path / "results.json").read_text())[0]["provenance"]["checkpoint"] == str(ckpt)

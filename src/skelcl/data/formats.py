@@ -20,7 +20,7 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -207,6 +207,17 @@ def file_lock(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def build_once(out: Path, ready: Callable[[Path], bool], build: Callable[[], Path]) -> Path:
+    """The one cache-and-lock helper: return `out` if `ready(out)`, else run `build` while holding a lock next to
+    `out`, so concurrent callers (DDP ranks, parallel sweeps) build once and the others reuse the result. `build`
+    must write `out` atomically (PreparedWriter does), so a killed build never leaves a half-written cache."""
+    if ready(out):
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with file_lock(out.parent / f".{out.name}.lock"):
+        return out if ready(out) else build()
 
 
 def _atomic_replace_dir(src: Path, dst: Path) -> None:

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from skelcl.data.formats import DataFormatError, PreparedWriter, file_lock
+from skelcl.data.formats import DataFormatError, PreparedWriter, build_once
 from skelcl.data.layouts import LAYOUTS, Layout, LayoutError, get_layout
 from skelcl.data.names import name_metadata
 from skelcl.data.prepared_dir import Summary, check_output, finish
@@ -134,11 +134,7 @@ def _convert_once(source: Path, out: Path, fp: dict, build: Callable[[Path], Pat
     if _cached(out, fp):
         return out
     _writable(out, source)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with file_lock(out.parent / f".{out.name}.lock"):
-        if _cached(out, fp):
-            return out
-        return build(check_output(out, overwrite=True))
+    return build_once(out, lambda o: _cached(o, fp), lambda: build(check_output(out, overwrite=True)))
 
 
 def _cached(out: Path, fp: dict) -> bool:

@@ -150,6 +150,8 @@ class DSTANet(nn.Module):
     `blocks` overrides the [in, out, inter, stride] plan (its first `in` is the width of the input projection).
     """
 
+    CAPABILITIES = frozenset({"feature_map"})  # skelcl.encoders.contract
+
     def __init__(
         self,
         layout: Layout | str,

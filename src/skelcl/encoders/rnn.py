@@ -32,6 +32,8 @@ class RNNEncoder(nn.Module):
     `frames` is informational: frame selection (AS-CAL takes the first T frames) belongs to the data pipeline.
     """
 
+    CAPABILITIES = frozenset()  # pooled features only (skelcl.encoders.contract)
+
     def __init__(
         self,
         layout: Layout | str,

@@ -122,6 +122,8 @@ class STGCN(nn.Module):
     `edge_importance` adds a learnable (K, V, V) mask per block, initialised to 1.
     """
 
+    CAPABILITIES = frozenset({"feature_map", "graph"})  # skelcl.encoders.contract
+
     def __init__(
         self,
         layout: Layout | str,

@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig
 
+from skelcl.config import RunConfig
 from skelcl.eval.features import cached_features
 from skelcl.eval.finetune import run_finetune
 from skelcl.eval.knn import evaluate_knn
@@ -34,8 +35,10 @@ def dataset_file(ds: DictConfig) -> str | None:
     return Path(str(ds.root)).stem
 
 
-def run_protocols(cfg: DictConfig, typed: dict, model, dm, run_dir: Path, pretrain_epochs: int,
-                  method_name: str, start_time: float) -> list[ResultRecord]:
+def run_protocols(run: RunConfig, model, dm, run_dir: Path, pretrain_epochs: int,
+                  start_time: float) -> list[ResultRecord]:
+    """Every protocol of `run` on `model`'s query encoder, in the configured order; one record per figure."""
+    cfg, method_name = run.cfg, run.method_name
     device = eval_device(cfg)
     bars = bool(cfg.get("progress_bar", True))
     cache = run_dir / "features"
@@ -50,7 +53,7 @@ def run_protocols(cfg: DictConfig, typed: dict, model, dm, run_dir: Path, pretra
         records.append(r)
         return r
 
-    for name, pcfg in typed["protocols"].items():
+    for name, pcfg in run.protocols.items():
         if name in ("linear", "knn"):
             train_x, train_y = cached_features(model, dm, "train", cache, device, progress=bars)
             test_x, test_y = cached_features(model, dm, "test", cache, device, progress=bars)

@@ -39,6 +39,7 @@ from lightning.pytorch.utilities import rank_zero_info
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch import Tensor
 
+from skelcl.encoders.contract import require as require_capability
 from skelcl.methods.base import ContrastiveMethod
 from skelcl.methods.eadm import EADM
 from skelcl.methods.losses import (
@@ -181,9 +182,7 @@ class AimCLR(ContrastiveMethod):
         flags = {"blur_normalize": blur_normalize, "flip_reflect_coords": flip_reflect_coords,
                  "noise_mask_empty_bodies": noise_mask_empty_bodies}
         super().__init__(views=apply_quirk_flags(views or {}, **flags), **kwargs)
-        if not (hasattr(self.encoder_q, "forward_map") and hasattr(self.encoder_q, "pool")):
-            raise ValueError(f"AimCLR's EADM needs an encoder with a feature map (forward_map/pool, e.g. stgcn or "
-                             f"dsta); {type(self.encoder_q).__name__} has none")
+        require_capability(self.encoder_q, "feature_map", "AimCLR", "its EADM drops entries of the pre-pool map")
         self.mining_epoch, self.topk, self.nnm_loss = mining_epoch, topk, nnm_loss
         self.eadm = EADM(drop_threshold, eadm_lambda, eadm_legacy_noop)
         self._nnm_logged: bool | None = None

@@ -23,6 +23,7 @@ from skelcl.augment.pipeline import ModelInput
 from skelcl.augment.views import build_view
 from skelcl.config import ClipConfig, ScheduleConfig
 from skelcl.data.layouts import Layout
+from skelcl.encoders.contract import check_encoder
 from skelcl.encoders.init import weights_init
 from skelcl.methods.collapse import mean_pairwise_cosine
 from skelcl.methods.queue import NegativeQueue
@@ -119,6 +120,7 @@ class ContrastiveMethod(L.LightningModule):
             return encoder_factory(layout=layout, in_channels=3, frames=self.clip.frames, bodies=bodies)
 
         self.encoder_q = make_encoder()
+        check_encoder(self.encoder_q)
         self.feature_dim = self.encoder_q.out_dim
         self.embed_dim = self.feature_dim if projector == "none" else proj_dim
         self.projector_q = build_projector(projector, self.feature_dim, proj_hidden, proj_dim)

@@ -50,6 +50,7 @@ from torch import nn
 
 from skelcl.augment import ops
 from skelcl.augment.views import View, build_view
+from skelcl.encoders.contract import require as require_capability
 from skelcl.methods.base import ContrastiveMethod
 from skelcl.methods.losses import (
     distribution_consistency,
@@ -158,11 +159,9 @@ class HiCLR(ContrastiveMethod):
                 raise ValueError(f"HiCLR: {name} must lie in [0, 1), got {rate}")
         if not 0.0 <= skele_adain <= 1.0:
             raise ValueError(f"HiCLR: skele_adain is a probability in [0, 1], got {skele_adain}")
-        if (dae_drop > 0 or dae_add > 0) and not self._has_adjacency(self.encoder_q):
-            raise NotImplementedError(
-                f"HiCLR: DAE (dae_drop / dae_add) perturbs a graph adjacency, which only the ST-GCN encoder has; "
-                f"{type(self.encoder_q).__name__} has none. Set dae_drop=0 and dae_add=0 or use encoder=stgcn."
-            )
+        if dae_drop > 0 or dae_add > 0:
+            require_capability(self.encoder_q, "graph", "HiCLR's DAE (dae_drop / dae_add > 0; set both to 0 to run "
+                               "without it)", "it perturbs the graph adjacency")
         self.mining_epoch, self.topk, self.nnm_loss = mining_epoch, topk, nnm_loss
         self.mask_ratio, self.mask_per_sample = mask_ratio, mask_per_sample
         self.dae_drop, self.dae_add, self.skele_adain_p = dae_drop, dae_add, skele_adain
@@ -204,10 +203,6 @@ class HiCLR(ContrastiveMethod):
         return out
 
     # ------------------------------------------------------------------ DAE
-    @staticmethod
-    def _has_adjacency(encoder: nn.Module) -> bool:
-        return hasattr(encoder, "st_gcn_networks") and isinstance(getattr(encoder, "A", None), torch.Tensor)
-
     @contextlib.contextmanager
     def edge_perturbation(self) -> Iterator[None]:
         """While active, every ST-GCN block of the query encoder sees a freshly perturbed adjacency

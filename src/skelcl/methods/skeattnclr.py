@@ -44,6 +44,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from skelcl.encoders.contract import require as require_capability
 from skelcl.encoders.init import weights_init
 from skelcl.methods.attention_mask import AttentionMask, map_to_tokens, mask_pool
 from skelcl.methods.base import ContrastiveMethod, build_projector
@@ -79,6 +80,7 @@ class SkeAttnCLR(ContrastiveMethod):
                          momentum_update=momentum_update, projector=projector, init=init, **kwargs)
         if not 0.0 <= mu <= 1.0:
             raise ValueError(f"SkeAttnCLR: mu={mu} must lie in [0, 1] (L = L_g + mu L_s + (1 - mu) L_ns)")
+        require_capability(self.encoder_q, "feature_map", "SkeAttnCLR", "its attention pools the pre-pool map")
         self.mu = float(mu)
         self.mhsam = AttentionMask(self.feature_dim, mask_heads, mask_scale, mask_qkv_bias)
         # query-only predictors (global, salient, non-salient): Linear-BN-ReLU-Linear without biases

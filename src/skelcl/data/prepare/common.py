@@ -60,16 +60,15 @@ def _stop_signals_held() -> Iterator[None]:
 
 
 def _init_worker(parent: int) -> None:
-    """Pool initializer: a worker keeps none of the parent's Python signal handlers, and dies with the parent.
+    """First thing in a worker: keep none of the parent's Python signal handlers, and die with the parent.
 
     The worker was forked holding SIGINT/SIGTERM (`_stop_signals_held`) but with the parent's Python handlers
-    installed, e.g. the CLI's SIGTERM -> SystemExit. With such a handler `Pool.terminate()`'s SIGTERM could be
-    lost (CPython clears the flags of caught but not yet handled signals right after fork, so one that reaches a
-    just-forked worker vanishes) and the worker would block for ever on the task queue lock, which `terminate()`
-    holds while it waits for the worker (issue 16). Resetting the handler here alone would not close that
-    window; holding the signals across the fork does. Here: SIGINT ignored (Ctrl-C is the parent's business; it
-    terminates the pool), every other Python-level handler back to the default action, then the held signals
-    are released, so a SIGTERM already sent ends the worker now.
+    installed, e.g. the CLI's SIGTERM -> SystemExit. With such a handler the parent's SIGTERM could be lost
+    (CPython clears the flags of caught but not yet handled signals right after fork, so one that reaches a
+    just-forked worker vanishes) and the worker would wait for work for ever. Resetting the handler here alone
+    would not close that window; holding the signals across the fork does. Here: SIGINT ignored (Ctrl-C is the
+    parent's business; it stops the workers), every other Python-level handler back to the default action, then
+    the held signals are released, so a SIGTERM already sent ends the worker now.
     """
     for sig in signal.valid_signals():
         try:
@@ -108,11 +107,16 @@ def default_workers() -> int:
 @contextmanager
 def parallel_map(func: Callable[[Any], Any], items: Sequence, workers: int | None = None,
                  desc: str = "parsing", progress: bool = True, chunksize: int | None = None) -> Iterator[Iterator]:
-    """Context manager giving `map(func, items)` (in input order) over a process pool, with a progress bar.
+    """Context manager giving `map(func, items)` (in input order) over worker processes, with a progress bar.
 
-    Leaving the block after every result was read closes the pool and waits for its workers to finish; leaving
-    it early, by an exception, Ctrl-C or (in the CLI) SIGTERM, terminates the pool. Workers keep none of the
-    parent's signal handlers (see `_init_worker`) and, on Linux, die with the parent.
+    Leaving the block after every result was read stops the workers (each takes a stop message and exits 0);
+    leaving it early, by an exception, Ctrl-C or (in the CLI) SIGTERM, terminates them. Workers keep none of the
+    parent's signal handlers (see `_init_worker`) and, on Linux, die with the parent. A worker that dies (e.g.
+    killed by the OOM killer) fails the map with an error instead of hanging it.
+
+    Not `multiprocessing.Pool`: its `terminate()` can deadlock on the task queue's shared lock when a worker it
+    respawned never gets a stop sentinel (CPython issue 78178, seen here under load). Each worker here has its own
+    pipe and no lock is shared, so stopping them cannot block.
     """
     workers = default_workers() if workers is None else max(1, int(workers))
     total = len(items)
@@ -121,13 +125,15 @@ def parallel_map(func: Callable[[Any], Any], items: Sequence, workers: int | Non
             results: Iterator = map(func, items)
         else:
             chunk = chunksize or max(1, min(32, total // (workers * 8)))
+            chunks = [list(items[i:i + chunk]) for i in range(0, total, chunk)]
             ctx = get_context("fork" if os.name == "posix" else "spawn")
-            read = [0]
-            # a Ctrl-C or SIGTERM during the forks is handled once the pool is registered for shutdown below
+            procs: list[_Worker] = []
+            done = [False]
+            # a Ctrl-C or SIGTERM during the forks is handled once the workers are registered for shutdown below
             with _stop_signals_held():
-                pool = ctx.Pool(workers, _init_worker, (os.getpid(),))
-                stack.push(lambda exc_type, exc, tb: _shut_down(pool, exc_type is None and read[0] == total))
-            results = _count(pool.imap(func, items, chunk), read)
+                stack.callback(lambda: _stop_workers(procs, graceful=done[0]))
+                procs.extend(_Worker(ctx, func) for _ in range(min(workers, len(chunks))))
+            results = _ordered(procs, chunks, done)
         if progress:  # started after the fork: the workers never inherit the bar's thread
             bar, task = _progress(desc, total)
             stack.callback(bar.stop)
@@ -135,19 +141,85 @@ def parallel_map(func: Callable[[Any], Any], items: Sequence, workers: int | Non
         yield results
 
 
-def _shut_down(pool, finished: bool) -> None:
-    if finished:  # every worker is idle: each takes its stop sentinel from the queue and exits
-        pool.close()
-    else:
-        pool.terminate()
-    pool.join()
+class _Worker:
+    """One worker process and the parent's end of its private duplex pipe."""
+
+    def __init__(self, ctx, func: Callable[[Any], Any]) -> None:
+        self.conn, child = ctx.Pipe(duplex=True)
+        self.proc = ctx.Process(target=_work, args=(child, func, os.getpid()), daemon=True)
+        self.proc.start()
+        child.close()
 
 
-def _count(results: Iterable, read: list[int]) -> Iterator:
-    # counts results handed out: callers zip them with their inputs, so the iterator is never read to its end
-    for r in results:
-        read[0] += 1
-        yield r
+def _work(conn, func: Callable[[Any], Any], parent: int) -> None:
+    """Worker loop: (index, items) -> ("ok", index, results) or ("error", index, exception); None stops it."""
+    _init_worker(parent)
+    while True:
+        try:
+            task = conn.recv()
+        except EOFError:  # the parent closed its end
+            return
+        if task is None:
+            return
+        index, chunk = task
+        try:
+            reply = ("ok", index, [func(x) for x in chunk])
+        except Exception as e:  # sent to the parent, which raises it
+            reply = ("error", index, e)
+        try:
+            conn.send(reply)
+        except Exception as e:  # e.g. an unpicklable exception or result
+            conn.send(("error", index, RuntimeError(f"{type(e).__name__}: {e} (sending {reply[1]!r})")))
+
+
+def _ordered(procs: list[_Worker], chunks: list[list], done: list[bool]) -> Iterator:
+    """Hand chunks to idle workers, yield results in input order; `done[0]` once every result has arrived."""
+    from multiprocessing.connection import wait
+
+    idle, busy = list(procs), {}
+    ready: dict[int, list] = {}
+    sent = emitted = 0
+    while emitted < len(chunks):
+        while idle and sent < len(chunks):
+            w = idle.pop()
+            w.conn.send((sent, chunks[sent]))
+            busy[w.conn] = w
+            sent += 1
+        for conn in wait(list(busy)):
+            w = busy.pop(conn)
+            try:
+                kind, index, payload = conn.recv()
+            except EOFError:
+                w.proc.join(1)
+                raise RuntimeError(f"a parsing worker died (exit code {w.proc.exitcode}); e.g. out of memory: "
+                                   "retry with fewer --workers") from None
+            if kind == "error":
+                raise payload
+            ready[index] = payload
+            idle.append(w)
+        done[0] = sent == len(chunks) and not busy  # every worker idle: a stop message ends each cleanly
+        while emitted in ready:
+            yield from ready.pop(emitted)
+            emitted += 1
+
+
+def _stop_workers(procs: list[_Worker], graceful: bool) -> None:
+    """After a finished map each idle worker takes a stop message; otherwise SIGTERM (the workers hold no shared
+    lock, so killing one mid-task cannot block the others or the parent)."""
+    for w in procs:
+        if graceful:
+            try:
+                w.conn.send(None)
+            except OSError:
+                pass
+        elif w.proc.is_alive():
+            w.proc.terminate()
+    for w in procs:
+        w.proc.join(None if graceful else 10)
+        if w.proc.is_alive():  # pragma: no cover - a worker that ignores SIGTERM
+            w.proc.kill()
+            w.proc.join()
+        w.conn.close()
 
 
 def _advance(results: Iterable, bar, task) -> Iterator:

@@ -5,15 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import shutil
 import time
 from dataclasses import asdict, fields
 from pathlib import Path
 
 import numpy as np
 
-from skelcl.data.formats import PreparedWriter, file_lock
+from skelcl.data.formats import PreparedWriter, build_once
 from skelcl.data.layouts import NTU25
 from skelcl.data.synthetic.body import sample_subjects
 from skelcl.data.synthetic.cameras import add_sensor_noise, camera_frames, camera_rigs, to_camera, warp_recording
@@ -106,8 +104,7 @@ def config_hash(cfg: SyntheticConfig) -> str:
 
 def ensure_synthetic(cache_dir: str | Path, **overrides) -> Path:
     """Path of the synthetic dataset for `SyntheticConfig(**overrides)` under `cache_dir`, generating it only if it
-    is not cached yet. Concurrent callers wait for each other (file lock); should two still race, the dataset is
-    built in a private directory and renamed into place, and the loser simply reuses the winner's copy."""
+    is not cached yet. Concurrent callers wait for each other (`build_once`); the write is atomic."""
     known = {f.name for f in fields(SyntheticConfig)}
     unknown = set(overrides) - known
     if unknown:
@@ -117,22 +114,12 @@ def ensure_synthetic(cache_dir: str | Path, **overrides) -> Path:
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
     out = cache_dir / f"synthetic-{config_hash(cfg)}"
-    if (out / "meta.json").is_file():
-        return out
-    with file_lock(cache_dir / f".{out.name}.lock"):
-        if (out / "meta.json").is_file():
-            return out
-        if out.exists():  # a broken leftover (no meta.json), e.g. from a crash in an older version
-            shutil.rmtree(out)
-        private = cache_dir / f".{out.name}.build-{os.getpid()}"
+
+    def generate() -> Path:
         log.info("generating the synthetic dataset into %s (first use; cached afterwards)", out)
         start = time.perf_counter()
-        generate_synthetic(private, cfg)
+        generate_synthetic(out, cfg)  # atomic: a broken leftover at `out` is replaced
         log.info("synthetic dataset generated in %.1f s", time.perf_counter() - start)
-        try:
-            os.rename(private, out)
-        except OSError:  # someone else finished first
-            shutil.rmtree(private, ignore_errors=True)
-            if not (out / "meta.json").is_file():
-                raise
-    return out
+        return out
+
+    return build_once(out, lambda o: (o / "meta.json").is_file(), generate)

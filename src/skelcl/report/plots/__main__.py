@@ -25,9 +25,9 @@ def rebuild(run_dir: Path):
     from skelcl.build import build_datamodule, build_method, validate
 
     cfg = OmegaConf.load(run_dir / "config.yaml")
-    typed = validate(cfg)
-    dm = build_datamodule(typed["dataset"], cfg.cache_dir, typed["schedule"].batch_size, int(cfg.seed))
-    return build_method(cfg, typed, dm, 1), dm
+    run = validate(cfg)
+    dm = build_datamodule(run.dataset, cfg.cache_dir, run.schedule.batch_size, int(cfg.seed))
+    return build_method(run, dm, 1), dm
 
 
 def main(argv: list[str] | None = None) -> int:
