@@ -62,7 +62,7 @@ def test_evaluate_entry_point_on_checkpoint(tmp_path, cache_dir):
     from skelcl.evaluate import evaluate
 
     cfg = compose_config([f"ckpt={tmp_path / 'run' / 'checkpoints' / 'last.ckpt'}", f"+run_dir={tmp_path / 'eval'}",
-                          f"cache_dir={cache_dir}", "protocol=[linear,knn]", "method.linear.epochs=2",
+                          f"cache_dir={cache_dir}", "protocol=[linear,knn]", "+protocol.linear.epochs=2",
                           "progress_bar=false", "trainer=cpu"], config="evaluate")
     records = evaluate(cfg)
     assert [r.protocol for r in records] == ["linear", "knn(k=20)", "knn(k=1)"]
