@@ -80,14 +80,23 @@ def test_a_finished_map_stops_its_workers_cleanly(started, progress):
     assert [p.exitcode for p in started] == [0, 0]  # each took its stop message
 
 
-def test_an_early_or_failed_exit_terminates_the_workers(started):
-    with parallel_map(square, list(range(40)), workers=2, progress=False) as results:
+def slow_after_one(x: int) -> int:
+    if x >= 1:
+        time.sleep(1.0)
+    return x
+
+
+def test_an_early_or_failed_exit_terminates_the_busy_workers(started):
+    t0 = time.monotonic()
+    with parallel_map(slow_after_one, list(range(40)), workers=2, progress=False, chunksize=1) as results:
         assert next(results) == 0
     assert [p.exitcode for p in started] == [-signal.SIGTERM] * 2
-    with pytest.raises(RuntimeError), parallel_map(square, list(range(40)), workers=2, progress=False) as results:
+    with pytest.raises(RuntimeError), parallel_map(slow_after_one, list(range(40)), workers=2, progress=False,
+                                                   chunksize=1) as results:
         next(results)
         raise RuntimeError
     assert [p.exitcode for p in started[2:]] == [-signal.SIGTERM] * 2
+    assert time.monotonic() - t0 < 10  # not the 20 s the remaining items would take
 
 
 def fail_on_seven(x: int) -> int:

@@ -16,8 +16,10 @@ to the functions; ``skelcl.augment.views`` builds pipelines from it.
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -514,18 +516,15 @@ def part_swap_with_params(
     return part_swap_at(x, joints, frames, offset), joints, frames, offset
 
 
-def part_swap(
-    x: Tensor,
-    g: torch.Generator | None,
-    layout: Layout | None = None,
-    num_parts: int | Sequence[int] = (3, 4),
-    chunk: int = 4,
-    chunks: int | Sequence[int] = (4, 7),
-) -> Tensor:
+def part_swap(x: Tensor, g: torch.Generator | None, layout: Layout | None = None, **params: Any) -> Tensor:
     """SkeleMix: swap a random set of body parts over a random chunk range with partner (i+n) mod N.
 
-    One draw of (parts, frame range, offset) per batch; N ≤ 2 returns x unchanged."""
-    return part_swap_with_params(x, g, layout, num_parts, chunk, chunks)[0]
+    One draw of (parts, frame range, offset) per batch; N ≤ 2 returns x unchanged. Parameters as
+    `part_swap_with_params` (its signature is this op's, so views check the same YAML keys)."""
+    return part_swap_with_params(x, g, layout, **params)[0]
+
+
+part_swap.__signature__ = inspect.signature(part_swap_with_params).replace(return_annotation=Tensor)
 
 
 def skele_adain(x: Tensor, g: torch.Generator | None, p: float = 1.0, eps: float = 1e-5) -> Tensor:

@@ -29,6 +29,16 @@ def where(path: str | Path, line: int | None = None) -> str:
     return f"{path}:{line}" if line is not None else str(path)
 
 
+def read_raw(read: Callable[[str], Any], path: str) -> tuple[Any, str | None]:
+    """`(read(path), None)`, or `(None, message)` for a malformed or unreadable file: workers report, never raise."""
+    try:
+        return read(path), None
+    except RawFormatError as e:
+        return None, str(e)
+    except OSError as e:
+        return None, f"{path}: cannot read: {e}"
+
+
 def check_options(normalize: str, on_error: str) -> None:
     """The options every prepare command shares, checked before any file is read."""
     if normalize not in ("none", "frame50"):

@@ -36,7 +36,14 @@ from skelcl.data.formats import PreparedWriter
 from skelcl.data.layouts import NTU25
 from skelcl.data.names import NTU_NAME_RE, NtuName, try_parse_ntu_name
 from skelcl.data.normalize import EmptySequenceError, frame50
-from skelcl.data.prepare.common import RawFormatError, check_options, parallel_map, split_indices, where
+from skelcl.data.prepare.common import (
+    RawFormatError,
+    check_options,
+    parallel_map,
+    read_raw,
+    split_indices,
+    where,
+)
 from skelcl.data.prepared_dir import Summary, check_output, finish
 
 log = logging.getLogger("skelcl.data.prepare")
@@ -393,13 +400,8 @@ def process_file(path: str, opts: Options) -> tuple:
 
     Returns ('ok', clip (3, T, 25, 2), stored_length, source_frames, stats) | ('skip', reason) | ('error', msg).
     """
-    try:
-        raw = parse_skeleton(path)
-    except RawFormatError as e:
-        return ("error", str(e))
-    except OSError as e:
-        return ("error", f"{path}: cannot read: {e}")
-    return process_raw(raw, opts)
+    raw, error = read_raw(parse_skeleton, path)
+    return ("error", error) if error else process_raw(raw, opts)
 
 
 def process_raw(raw: RawSkeleton, opts: Options) -> tuple:

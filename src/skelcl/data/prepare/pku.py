@@ -32,7 +32,7 @@ import numpy as np
 from skelcl.data.formats import PreparedWriter
 from skelcl.data.layouts import NTU25
 from skelcl.data.normalize import EmptySequenceError, frame50
-from skelcl.data.prepare.common import RawFormatError, check_options, parallel_map, where
+from skelcl.data.prepare.common import RawFormatError, check_options, parallel_map, read_raw, where
 from skelcl.data.prepared_dir import Summary, check_output, finish
 
 log = logging.getLogger("skelcl.data.prepare")
@@ -187,12 +187,9 @@ def process_video(task: tuple[str, list[tuple[int, int, int, int]]], opts: Optio
     """Worker: ('ok', [per-instance result]) or ('error', msg). Per instance: ('ok', clip, length, source
     frames, clipped) or ('skip', reason)."""
     path, rows = task
-    try:
-        seq = read_skeleton(path)
-    except RawFormatError as e:
-        return ("error", str(e))
-    except OSError as e:
-        return ("error", f"{path}: cannot read: {e}")
+    seq, error = read_raw(read_skeleton, path)
+    if error:
+        return ("error", error)
     out = []
     for _, _, start, end in rows:
         sl = interval_slice(start, end, opts.interval)
