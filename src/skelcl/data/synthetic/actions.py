@@ -96,13 +96,16 @@ def act_kick_right_leg(m: Motion) -> Pose:
     }
 
 
+def arms_toward(m: Motion, w: np.ndarray, **targets: float) -> Pose:
+    """Both arms' channels (`r_elev`, `l_elev`, ...) moved toward the same targets by weight `w`."""
+    return {f"{s}_{joint}": m.toward(f"{s}_{joint}", value, w) for s in SIDES for joint, value in targets.items()}
+
+
 def _hands_in_front(m: Motion, w: np.ndarray) -> Pose:
     """Both hands together in front of the chest (shared by clap and rub)."""
     elev, az, twist, elbow = m.draw(18, 28), m.draw(5, 15), m.draw(35, 45), m.draw(104, 110)
     pose = {}
-    for s in SIDES:
-        pose.update({f"{s}_elev": m.toward(f"{s}_elev", elev, w), f"{s}_az": m.toward(f"{s}_az", az, w),
-                     f"{s}_twist": m.toward(f"{s}_twist", twist, w), f"{s}_elbow": m.toward(f"{s}_elbow", elbow, w)})
+    pose.update(arms_toward(m, w, elev=elev, az=az, twist=twist, elbow=elbow))
     return pose
 
 
@@ -242,9 +245,7 @@ def act_touch_head(m: Motion) -> Pose:
     w = keyframes(m.u, m.jitter([0.0, 0.25, 0.75, 1.0]), [0, 1, 1, 0])
     elev, az, elbow, twist = m.draw(120, 130), m.draw(10, 30), m.draw(107, 113), m.draw(15, 25)
     pose = {"neck_pitch": m.rest["neck_pitch"] + w * m.draw(8, 20)}
-    for s in SIDES:
-        pose.update({f"{s}_elev": m.toward(f"{s}_elev", elev, w), f"{s}_az": m.toward(f"{s}_az", az, w),
-                     f"{s}_elbow": m.toward(f"{s}_elbow", elbow, w), f"{s}_twist": m.toward(f"{s}_twist", twist, w)})
+    pose.update(arms_toward(m, w, elev=elev, az=az, elbow=elbow, twist=twist))
     return pose
 
 
