@@ -119,14 +119,14 @@ def parallel_map(func: Callable[[Any], Any], items: Sequence, workers: int | Non
                  desc: str = "parsing", progress: bool = True, chunksize: int | None = None) -> Iterator[Iterator]:
     """Context manager giving `map(func, items)` (in input order) over worker processes, with a progress bar.
 
-    Leaving the block after every result was read stops the workers (each takes a stop message and exits 0);
-    leaving it early, by an exception, Ctrl-C or (in the CLI) SIGTERM, terminates them. Workers keep none of the
+    Leaving the block once every result has arrived stops the workers (each takes a stop message and exits 0);
+    leaving it earlier, by an exception, Ctrl-C or (in the CLI) SIGTERM, terminates them. Workers keep none of the
     parent's signal handlers (see `_init_worker`) and, on Linux, die with the parent. A worker that dies (e.g.
     killed by the OOM killer) fails the map with an error instead of hanging it.
 
-    Not `multiprocessing.Pool`: its `terminate()` can deadlock on the task queue's shared lock when a worker it
-    respawned never gets a stop sentinel (CPython issue 78178, seen here under load). Each worker here has its own
-    pipe and no lock is shared, so stopping them cannot block.
+    Not `multiprocessing.Pool`: its `terminate()` can deadlock waiting for the task queue's shared lock while an
+    idle worker that missed its stop sentinel holds it (CPython issue 78178, seen here under load). Each worker
+    here has its own pipe and no lock is shared, so stopping them cannot block.
     """
     workers = default_workers() if workers is None else max(1, int(workers))
     total = len(items)
