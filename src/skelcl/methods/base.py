@@ -189,7 +189,7 @@ class ContrastiveMethod(L.LightningModule):
 
     @property
     def clip_spec(self) -> ClipSpec:
-        """How stored clips become model inputs; also kept in `self.inputs` only."""
+        """How stored clips become model inputs (owned by `self.inputs`; derived here, never stored twice)."""
         return self.inputs.spec
 
     @property

@@ -138,12 +138,12 @@ def parallel_map(func: Callable[[Any], Any], items: Sequence, workers: int | Non
             chunks = [list(items[i:i + chunk]) for i in range(0, total, chunk)]
             ctx = get_context("fork" if os.name == "posix" else "spawn")
             procs: list[_Worker] = []
-            done = [False]
+            in_order = _InOrder(procs, chunks)
             # a Ctrl-C or SIGTERM during the forks is handled once the workers are registered for shutdown below
             with _stop_signals_held():
-                stack.callback(lambda: _stop_workers(procs, graceful=done[0]))
+                stack.callback(lambda: _stop_workers(procs, graceful=in_order.all_arrived))
                 procs.extend(_Worker(ctx, func) for _ in range(min(workers, len(chunks))))
-            results = _ordered(procs, chunks, done)
+            results = iter(in_order)
         if progress:  # started after the fork: the workers never inherit the bar's thread
             bar, task = _progress(desc, total)
             stack.callback(bar.stop)
@@ -182,35 +182,44 @@ def _work(conn, func: Callable[[Any], Any], parent: int) -> None:
             conn.send(("error", index, RuntimeError(f"{type(e).__name__}: {e} (sending {reply[1]!r})")))
 
 
-def _ordered(procs: list[_Worker], chunks: list[list], done: list[bool]) -> Iterator:
-    """Hand chunks to idle workers, yield results in input order; `done[0]` once every result has arrived."""
-    from multiprocessing.connection import wait
+class _InOrder:
+    """Hands chunks to idle workers and yields their results in input order. `all_arrived` is true once every
+    chunk's result is in and no worker is busy: the workers can then be stopped cleanly, even if the caller never
+    reads the iterator to its end."""
 
-    idle, busy = list(procs), {}
-    ready: dict[int, list] = {}
-    sent = emitted = 0
-    while emitted < len(chunks):
-        while idle and sent < len(chunks):
-            w = idle.pop()
-            w.conn.send((sent, chunks[sent]))
-            busy[w.conn] = w
-            sent += 1
-        for conn in wait(list(busy)):
-            w = busy.pop(conn)
-            try:
-                kind, index, payload = conn.recv()
-            except EOFError:
-                w.proc.join(1)
-                raise RuntimeError(f"a parsing worker died (exit code {w.proc.exitcode}); e.g. out of memory: "
-                                   "retry with fewer --workers") from None
-            if kind == "error":
-                raise payload
-            ready[index] = payload
-            idle.append(w)
-        done[0] = sent == len(chunks) and not busy  # every worker idle: a stop message ends each cleanly
-        while emitted in ready:
-            yield from ready.pop(emitted)
-            emitted += 1
+    def __init__(self, procs: list[_Worker], chunks: list[list]) -> None:
+        self.procs, self.chunks = procs, chunks
+        self.all_arrived = False
+
+    def __iter__(self) -> Iterator:
+        from multiprocessing.connection import wait
+
+        chunks = self.chunks
+        idle, busy = list(self.procs), {}
+        ready: dict[int, list] = {}
+        sent = emitted = 0
+        while emitted < len(chunks):
+            while idle and sent < len(chunks):
+                w = idle.pop()
+                w.conn.send((sent, chunks[sent]))
+                busy[w.conn] = w
+                sent += 1
+            for conn in wait(list(busy)):
+                w = busy.pop(conn)
+                try:
+                    kind, index, payload = conn.recv()
+                except EOFError:
+                    w.proc.join(1)
+                    raise RuntimeError(f"a parsing worker died (exit code {w.proc.exitcode}); e.g. out of memory: "
+                                       "retry with fewer --workers") from None
+                if kind == "error":
+                    raise payload
+                ready[index] = payload
+                idle.append(w)
+            self.all_arrived = sent == len(chunks) and not busy
+            while emitted in ready:
+                yield from ready.pop(emitted)
+                emitted += 1
 
 
 def _stop_workers(procs: list[_Worker], graceful: bool) -> None:
