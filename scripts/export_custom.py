@@ -7,6 +7,7 @@ data would be (the layout travels as a YAML file, not as a built-in name).
     python scripts/export_custom.py data/nucla out/v1v2 --train view=1 --test view=2
     python scripts/export_custom.py data/nucla out/small300 --train view=1,2 --test view=3 --max-train 300
     python scripts/export_custom.py data/nucla out/xsub --train subject=1,2,3,4,5,6 --test subject=7,8,9,10
+    python scripts/export_custom.py data/nucla out/xview2d --train view=1,2 --test view=3 --image-2d
 then: python -m skelcl.train dataset=custom dataset.root=out/v1v2.pkl dataset.layout=out/v1v2_layout.yaml \
           dataset.split=main
 """
@@ -41,6 +42,19 @@ def _layout_yaml(layout) -> dict:
     return out
 
 
+def project_to_image(kp: np.ndarray, focal: float = 525.0, size: tuple[int, int] = (640, 480)) -> np.ndarray:
+    """Camera-space 3-D keypoints (M, T, V, 3), depth along +z in metres, -> pixel coordinates (M, T, V, 2) of a
+    pinhole camera (a Kinect's colour camera by default; image y points down), as a 2-D pose estimator would report
+    them. Absent joints (all zero) stay zero."""
+    x, y, z = kp[..., 0], kp[..., 1], kp[..., 2]
+    present = (kp != 0).any(axis=-1)
+    safe = np.where(present, z, 1.0)
+    if (safe[present] <= 0).any():
+        raise SystemExit("--image-2d needs camera-space coordinates with positive depth (z > 0)")
+    uv = np.stack([size[0] / 2 + focal * x / safe, size[1] / 2 - focal * y / safe], axis=-1)
+    return np.where(present[..., None], uv, 0.0).astype(np.float32)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("prepared")
@@ -49,6 +63,9 @@ def main() -> None:
     ap.add_argument("--test", required=True, help="field=values selecting the test clips")
     ap.add_argument("--max-train", type=int, default=None, help="keep this many training clips (seeded sample)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--image-2d", action="store_true",
+                    help="write 2-D pixel keypoints (pinhole projection of camera-space 3-D) with a keypoint_score "
+                         "of ones, as a 2-D pose estimator's output")
     args = ap.parse_args()
 
     p = load_prepared(args.prepared)
@@ -64,8 +81,11 @@ def main() -> None:
             n = int(p.lengths[i])
             kp = np.asarray(p.data[i][:, :n]).transpose(3, 1, 2, 0)  # (C, T, V, M) -> (M, T, V, C)
             name = f"{p.names[i]}"
-            annotations.append({"frame_dir": name, "label": int(p.labels[i]), "total_frames": n,
-                                "keypoint": kp.astype(np.float32)})
+            ann = {"frame_dir": name, "label": int(p.labels[i]), "total_frames": n, "keypoint": kp.astype(np.float32)}
+            if args.image_2d:
+                ann["keypoint"] = project_to_image(kp)
+                ann["keypoint_score"] = np.ones(kp.shape[:3], np.float32)
+            annotations.append(ann)
             split[part].append(name)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -162,10 +162,11 @@ def build_datamodule(ds: DatasetConfig, cache_dir: str, batch_size: int, seed: i
                               num_workers=ds.num_workers, seed=seed, label_fraction=label_fraction, drop_last=drop_last)
 
 
-def build_data(cfg: DictConfig) -> tuple[RunConfig, SkeletonDataModule, Any]:
+def build_data(cfg: DictConfig, run: RunConfig | None = None) -> tuple[RunConfig, SkeletonDataModule, Any]:
     """Typed config, data module and small-data recipe (None when the rule does not apply) of a run: what every
-    caller that builds a method for pretraining needs, in the order the entry point uses."""
-    run = validate(cfg)
+    caller that builds a method for pretraining needs, in the order the entry point uses. `run`: `validate(cfg)`
+    when the caller already has it (the config is validated again only if the rule rewrote it)."""
+    run = run if run is not None else validate(cfg)
     dm = build_datamodule(run.dataset, cfg.cache_dir, run.schedule.batch_size, run.seed,
                           drop_last=run.schedule.drop_last)
     recipe = apply_small_data_rule(cfg, dm)
@@ -200,14 +201,23 @@ def build_method(run: RunConfig, dm: SkeletonDataModule, epochs: int):
     target = get_class(model_cfg.pop("_target_"))
     encoder_cfg = OmegaConf.create({k: v for k, v in cfg.encoder.items() if k != "name"})
     ds = run.dataset
+    channels = dm.prepared.shape[1]
+    where = f"dataset '{ds.name}' ({ds.root or 'built in'})"
+    if channels not in (2, 3):
+        raise ConfigError(f"{where}: the clips have C = {channels} values per joint; skelcl reads 3-D (x, y, z) or "
+                          "2-D (x, y) coordinates (leave confidence scores out of the keypoints)")
+    if channels == 2 and ds.align_shoulders:
+        raise ConfigError(f"{where}: 'dataset.align_shoulders' rotates about the vertical axis, which needs 3-D "
+                          "coordinates; the clips are 2-D (x, y): set dataset.align_shoulders=false")
     return target(**_method_kwargs(layout=dm.layout, num_classes=dm.num_classes, bodies=dm.prepared.shape[4],
-                                   encoder=encoder_cfg, stream=cfg.stream.name, clip=run.clip, schedule=run.schedule,
-                                   run_epochs=epochs, seed=cfg.seed, center_joint=ds.center_joint,
-                                   align_shoulders=ds.align_shoulders, clip_normalize=ds.normalize), **model_cfg)
+                                   channels=channels, encoder=encoder_cfg, stream=cfg.stream.name, clip=run.clip,
+                                   schedule=run.schedule, run_epochs=epochs, seed=cfg.seed,
+                                   center_joint=ds.center_joint, align_shoulders=ds.align_shoulders,
+                                   clip_normalize=ds.normalize), **model_cfg)
 
 
-def _method_kwargs(*, layout, num_classes, bodies, encoder, stream, clip, schedule, run_epochs, seed, center_joint,
-                   align_shoulders, clip_normalize) -> dict:
+def _method_kwargs(*, layout, num_classes, bodies, channels, encoder, stream, clip, schedule, run_epochs, seed,
+                   center_joint, align_shoulders, clip_normalize) -> dict:
     """What the framework gives every method besides its `method.model` node (parameters of the base
     constructor). These parameter names are the one list of them: `validate` reads it (FRAMEWORK_KWARGS)."""
     return dict(locals())

@@ -102,6 +102,21 @@ def identity_differences(saved: Mapping, now: DictConfig, groups: Iterable[str] 
     return diffs
 
 
+def check_unused_run_dir(run_dir: Path) -> None:
+    """Refuse to pretrain into a run directory that holds another run's checkpoints (unless resuming it).
+
+    Lightning would resume from `<run dir>/checkpoints/last.ckpt` on its own (its on-exception checkpoint callback
+    turns `ckpt_path=None` into 'last'), so rerunning a changed command into the same `hydra.run.dir` would report
+    the earlier run's encoder as the new run's result."""
+    found = sorted(p.name for p in (Path(run_dir) / "checkpoints").glob("*.ckpt"))
+    if found:
+        resume = "last.ckpt" if "last.ckpt" in found else found[0]
+        raise CheckpointError(f"run directory {run_dir} already holds an earlier run's checkpoints "
+                              f"({', '.join(found[:3])}{', ...' if len(found) > 3 else ''}): continue that run with "
+                              f"ckpt_path={Path(run_dir) / 'checkpoints' / resume}, or give this run a directory of "
+                              "its own (hydra.run.dir=...)")
+
+
 def check_resume(cfg: DictConfig, ckpt: dict | None = None) -> dict | None:
     """The checkpoint `ckpt_path` names (read here unless given), compared with this run's setting; None when not
     resuming. Compare after the small-data rule has written its recipe into `cfg`: the checkpoint holds that too."""

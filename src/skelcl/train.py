@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 
 from skelcl.build import build_data, build_loggers, build_method, build_trainer, run_epochs, validate
-from skelcl.checkpoint import check_resume, read_checkpoint
+from skelcl.checkpoint import check_resume, check_unused_run_dir, read_checkpoint
 from skelcl.encoders.official import load_encoder_weights
 from skelcl.entry import print_config_tree, run_dir_of, run_reporting_errors, save_console_log
 from skelcl.eval.features import calibrate_batchnorm
@@ -51,12 +51,14 @@ def _train(cfg: DictConfig, console: Console, state: dict) -> list:
     start = time.time()
     run_dir = run_dir_of(cfg)
     run = validate(cfg)  # before any data is touched
+    rank0 = int(L.fabric.utilities.rank_zero.rank_zero_only.rank) == 0
+    if rank0 and cfg.pretrain and not cfg.get("ckpt_path"):
+        check_unused_run_dir(run_dir)
     # a resumed checkpoint must be readable (checked before any data is opened) and of this setting
     ckpt = read_checkpoint(cfg.ckpt_path, "ckpt_path", need_config=False) if cfg.get("ckpt_path") else None
-    run, dm, recipe = build_data(cfg)  # the small-data recipe, if any, is written into cfg here
+    run, dm, recipe = build_data(cfg, run)  # the small-data recipe, if any, is written into cfg here
     check_resume(cfg, ckpt)
     del ckpt
-    rank0 = int(L.fabric.utilities.rank_zero.rank_zero_only.rank) == 0
     if rank0:
         print_config_tree(cfg, console)
         run_dir.mkdir(parents=True, exist_ok=True)

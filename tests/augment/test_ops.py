@@ -112,8 +112,8 @@ def test_ops_do_not_modify_input():
 
 
 def test_bad_inputs_fail_clearly():
-    with pytest.raises(ValueError, match="C = 3"):
-        ops.shear(torch.zeros(2, 2, 5, V, M), gen())
+    with pytest.raises(ValueError, match="C = 3 .* or C = 2"):
+        ops.shear(torch.zeros(2, 4, 5, V, M), gen())
     with pytest.raises(ValueError, match="layout"):
         ops.flip(torch.zeros(2, 3, 5, 20, M), gen(), layout=NTU25)
     with pytest.raises(ValueError, match="odd"):
@@ -453,3 +453,26 @@ def test_skele_adain_takes_partner_statistics():
     assert len(shifts) == 1
     torch.testing.assert_close(sd_y, sd_x.roll(-shifts[0], 0), atol=1e-4, rtol=1e-4)
     assert torch.equal(ops.skele_adain(x[:2], gen(0)), x[:2])
+
+
+@pytest.mark.parametrize("name,params", [("shear", {"amplitude": 0.5}), ("rotate", {"max_angle": 60.0}),
+                                         ("rotate", {"mode": "single", "axis": 1, "max_angle": 90.0})])
+def test_2d_clips_move_as_the_z0_plane_of_3d_space(name, params):
+    """2-D keypoints (C = 2) under a geometric op: exactly the 3-D op on (x, y, 0), projected back onto (x, y),
+    with the same random draws."""
+    x3 = batch()
+    x3[:, 2] = 0
+    out3 = call(name, x3, gen(5), **params)
+    out2 = call(name, x3[:, :2].contiguous(), gen(5), **params)
+    assert out2.shape == (N, 2, T, V, M)
+    assert torch.allclose(out2, out3[:, :2], atol=1e-6)
+    assert not torch.allclose(out2, x3[:, :2])
+
+
+def test_a_quarter_turn_about_the_vertical_axis_flattens_a_2d_figure():
+    x = batch()[:, :2]
+    out = ops.rotate(x, gen(), mode="single", axis=1, max_angle=90.0, minor_angle=0.0, symmetric=False)
+    angle = torch.rand(N, 1, generator=gen()) * 90.0  # the draw rotate made (main angle first)
+    expected_x = x[:, 0] * torch.cos(torch.deg2rad(angle)).view(N, 1, 1, 1)
+    assert torch.allclose(out[:, 1], x[:, 1])  # heights are kept
+    assert torch.allclose(out[:, 0], expected_x, atol=1e-5)  # widths foreshortened by cos(angle)

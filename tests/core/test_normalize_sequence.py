@@ -72,3 +72,23 @@ def test_prepare_clips_selects_the_mode_and_rejects_unknown_ones():
     assert seq.shape == frame.shape == (3, 3, 8, 20, 1) and not torch.allclose(seq, frame)
     with pytest.raises(ValueError, match="dataset.normalize 'global'"):
         prepare_clips(x, lengths, ClipSpec(8, "resize", None, False, "global"), KINECT20)
+
+
+def test_2d_clips_are_centred_and_scaled_without_a_rotation():
+    """Image keypoints (C = 2) carry no depth: the clip is centred and scaled, and equals the 3-D transform of the
+    same figure placed in the z = 0 plane facing the camera (where that transform's rotation is the identity)."""
+    x = clip(6)
+    x[:, 2] = 0
+    left, right = KINECT20.shoulders
+    x[:, 0, :, right] = x[:, 0, :, left] + 0.5  # shoulders left -> right along +x: the 3-D rotation is the identity
+    out3 = normalize_sequence(x, KINECT20.center, KINECT20.shoulders)
+    out2 = normalize_sequence(x[:, :2].contiguous(), KINECT20.center, KINECT20.shoulders)
+    assert out2.shape[1] == 2 and torch.allclose(out2, out3[:, :2], atol=1e-5)
+    pixels = x[:, :2] * 120 + torch.tensor([320.0, 240.0])[None, :, None, None, None]  # image coordinates
+    assert torch.allclose(normalize_sequence(pixels, KINECT20.center, KINECT20.shoulders), out2, atol=1e-4)
+
+
+def test_per_frame_shoulder_alignment_needs_3d():
+    x, lengths = clip(7)[:, :2].contiguous(), torch.tensor([12, 10, 7])
+    with pytest.raises(ValueError, match="needs 3-D"):
+        prepare_clips(x, lengths, ClipSpec(8, "resize", None, True, "frame"), KINECT20)

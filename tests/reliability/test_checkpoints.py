@@ -94,3 +94,16 @@ def test_a_moved_dataset_is_the_same_dataset(tmp_path, trained):
     saved_fold["dataset"]["root"] = "/old/place/fold1.pkl"
     assert identity_differences(saved_fold, fold)["dataset"] == [
         "dataset.root: 'fold1.pkl' in the checkpoint, 'fold2.pkl' now"]
+
+
+def test_a_second_run_into_a_used_run_directory_is_refused(tmp_path, cache_dir, trained):
+    """Lightning would silently resume the earlier run's last.ckpt and report it as this run's result."""
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(trained.parent, run)
+    with pytest.raises(ValueError, match=r"already holds an earlier run's checkpoints.*ckpt_path=.*last\.ckpt"):
+        run_train(["protocol=[knn]", "small_data.lr=0.01"], run, cache_dir)
+    records = run_train(["protocol=[knn]", "epochs=2", f"ckpt_path={run / 'checkpoints' / 'last.ckpt'}"], run,
+                        cache_dir)  # resuming it on purpose still works
+    assert records[0].epochs == 2

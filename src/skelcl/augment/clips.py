@@ -78,12 +78,14 @@ def normalize_sequence(x: torch.Tensor, center_joint: int, shoulders: tuple[int,
     frames stay zero.
 
     Cross-view data (one performance filmed by cameras at different azimuths) then looks the same from every camera
-    up to the camera's tilt, which a random or briefly trained encoder cannot learn from a thousand clips."""
+    up to the camera's tilt, which a random or briefly trained encoder cannot learn from a thousand clips. 2-D
+    clips (C = 2, image keypoints) are centred and scaled only: the depth a rotation about the vertical needs is
+    not in them."""
     present = _present(x)  # (N, T, M)
     first = present[:, :, 0]
     origin = _masked_mean(x[:, :, :, center_joint, 0], first)  # (N, C)
     out = x - origin[:, :, None, None, None]
-    if shoulders is not None:
+    if shoulders is not None and x.shape[1] == 3:
         left, right = shoulders
         vec = _masked_mean(x[:, :, :, right, 0] - x[:, :, :, left, 0], first)  # (N, C)
         out = _turn_to_plus_x(out, vec[:, 0, None, None, None], vec[:, 2, None, None, None])
@@ -124,5 +126,8 @@ def prepare_clips(x: torch.Tensor, lengths: torch.Tensor, spec: ClipSpec, layout
     if spec.align_shoulders:
         if layout.shoulders is None:
             raise ValueError(f"layout '{layout.name}' defines no shoulders; set align_shoulders: false")
+        if x.shape[1] != 3:
+            raise ValueError(f"dataset.align_shoulders rotates about the vertical axis and needs 3-D (x, y, z) "
+                             f"coordinates; these clips have C = {x.shape[1]}: set dataset.align_shoulders=false")
         x = align_shoulders(x, *layout.shoulders)
     return x

@@ -67,9 +67,10 @@ def _check(x: Tensor, name: str) -> None:
 
 
 def _check_xyz(x: Tensor, name: str) -> None:
+    """A geometric op needs coordinates: 3-D (x, y, z) or 2-D (x, y, image keypoints; see `apply_matrix`)."""
     _check(x, name)
-    if x.shape[1] != 3:
-        raise ValueError(f"{name}: needs C = 3 coordinates (x, y, z), got C = {x.shape[1]}")
+    if x.shape[1] not in (2, 3):
+        raise ValueError(f"{name}: needs C = 3 (x, y, z) or C = 2 (x, y) coordinates, got C = {x.shape[1]}")
 
 
 def _check_layout(x: Tensor, layout: Layout | None, name: str) -> Layout:
@@ -194,14 +195,23 @@ def time_reverse(x: Tensor, g: torch.Generator | None, p: float = 0.5) -> Tensor
 
 
 def apply_matrix(x: Tensor, mat: Tensor) -> Tensor:
-    """x'[n, :, t, v, m] = mat[n] @ x[n, :, t, v, m] for a (N, C, C) (or (C, C)) matrix batch."""
+    """x'[n, :, t, v, m] = mat[n] @ x[n, :, t, v, m] for a (N, C, C) (or (C, C)) matrix batch.
+
+    2-D clips (C = 2) under a 3 x 3 matrix are treated as the z = 0 plane of 3-D space: the matrix acts on
+    (x, y, 0) and the result is projected back onto (x, y), i.e. its top-left 2 x 2 block is applied. A rotation
+    about the vertical axis then foreshortens the figure as a camera turning around it would, and the random draws
+    are the same as for 3-D clips."""
     if mat.dim() == 2:
         mat = mat.expand(x.shape[0], -1, -1)
+    c = x.shape[1]
+    if mat.shape[-1] > c:
+        mat = mat[:, :c, :c]
     return torch.einsum("nij,njtvm->nitvm", mat.to(x.dtype), x)
 
 
 def shear(x: Tensor, g: torch.Generator | None, amplitude: float = 0.5, p: float = 1.0) -> Tensor:
-    """x' = S x, S unit-diagonal with six off-diagonal U(−a, a) entries per sample (AS-CAL: a = 1)."""
+    """x' = S x, S unit-diagonal with six off-diagonal U(−a, a) entries per sample (AS-CAL: a = 1); 2-D clips get
+    its top-left block (`apply_matrix`)."""
     _check_xyz(x, "shear")
     n = x.shape[0]
     off = _uniform((n, 3, 3), -amplitude, amplitude, g, x)
@@ -242,7 +252,8 @@ def rotate(
     axis: int | None = None,
     p: float = 1.0,
 ) -> Tensor:
-    """Random 3-D rotation per sample, transposed matrices, order x→y→z (as in the AimCLR and AS-CAL code).
+    """Random 3-D rotation per sample, transposed matrices, order x→y→z (as in the AimCLR and AS-CAL code); 2-D
+    clips are rotated as the z = 0 plane and projected back (`apply_matrix`).
 
     'aimclr': main axis U{x,y,z} with angle U(0, max), the others U(0, minor); 'single' (AS-CAL): the others 0.
     symmetric=True draws from (−max, max) / (−minor, minor); axis fixes the main axis (AS-CAL: y when first token)."""

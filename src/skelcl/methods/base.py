@@ -62,6 +62,7 @@ class ContrastiveMethod(L.LightningModule):
         num_classes: int,
         bodies: int,
         encoder: Any,
+        channels: int = 3,
         stream: str = "joint",
         clip: Any = None,
         schedule: Any = None,
@@ -117,7 +118,7 @@ class ContrastiveMethod(L.LightningModule):
         encoder_factory = instantiate(encoder, _partial_=True)  # layout is passed as an object, not config
 
         def make_encoder() -> nn.Module:
-            return encoder_factory(layout=layout, in_channels=3, frames=self.clip.frames, bodies=bodies)
+            return encoder_factory(layout=layout, in_channels=channels, frames=self.clip.frames, bodies=bodies)
 
         self.encoder_q = make_encoder()
         check_encoder(self.encoder_q)
