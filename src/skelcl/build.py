@@ -30,7 +30,7 @@ from skelcl.config import (
 )
 from skelcl.config_tree import check_tree
 from skelcl.data.datamodule import SkeletonDataModule
-from skelcl.data.formats import warn_label_gaps
+from skelcl.data.formats import warn_label_gaps, warn_vertical_axis
 from skelcl.divergence import DivergenceGuard
 from skelcl.interruption import InterruptCheckpoint
 from skelcl.small_data import SmallDataConfig
@@ -157,6 +157,7 @@ def build_datamodule(ds: DatasetConfig, cache_dir: str, batch_size: int, seed: i
         options["num_classes"] = ds.num_classes
     prepared = open_dataset(ds.root, format=ds.format, layout=ds.layout, cache_dir=cache_dir, **options)
     warn_label_gaps(prepared)
+    warn_vertical_axis(prepared)
     train_split, test_split = ds.split_names
     return SkeletonDataModule(prepared, train_split, test_split, batch_size=batch_size,
                               num_workers=ds.num_workers, seed=seed, label_fraction=label_fraction, drop_last=drop_last)

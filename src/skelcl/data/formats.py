@@ -282,6 +282,37 @@ def warn_label_gaps(ds: PreparedDataset) -> list[int]:
     return empty
 
 
+AXES = "xyz"
+
+
+def body_extents(clips: np.ndarray) -> np.ndarray:
+    """Median extent (max - min over the joints) of the first body along each axis, over the frames in which it is
+    present; clips (N, C, T, V, M). A person is taller than wide or deep in almost every frame of every action, so
+    the largest extent names the vertical axis."""
+    body = clips[..., 0]  # (N, C, T, V)
+    present = (body != 0).any(axis=(1, 3))  # (N, T)
+    spans = body.max(axis=3) - body.min(axis=3)  # (N, C, T)
+    return np.median(spans.transpose(1, 0, 2)[:, present], axis=1)
+
+
+def warn_vertical_axis(ds: PreparedDataset, sample: int = 256) -> int | None:
+    """Warn when 3-D bodies stand along an axis other than y (e.g. z-up motion capture): the view normalisation
+    (`dataset.normalize=sequence`, `align_shoulders`) rotates about y and the rotation views assume y is vertical.
+    Returns the detected vertical axis (None for 2-D data)."""
+    if ds.data.shape[1] != 3 or len(ds.data) == 0:
+        return None
+    idx = np.linspace(0, len(ds.data) - 1, min(sample, len(ds.data))).astype(int)
+    extents = body_extents(np.asarray(ds.data[np.unique(idx)], dtype=np.float32))
+    axis = int(np.argmax(extents))
+    if axis != 1:
+        shown = " / ".join(f"{AXES[i]} {e:.3g}" for i, e in enumerate(extents))
+        log.warning("%s: the bodies are tallest along %s (median extent %s), but skelcl takes y as the vertical "
+                    "axis (the per-clip view normalisation and the rotation views turn about it): reorder the "
+                    "coordinates so that y points up or down, e.g. (x, y, z) -> (x, z, y)", ds.origin, AXES[axis],
+                    shown)
+    return axis
+
+
 def rebuild_hint(root: Path, meta: dict) -> str:
     """How to get a complete copy of the prepared dataset at `root` back."""
     source = meta.get("source", {}) if isinstance(meta, dict) else {}
