@@ -18,18 +18,19 @@ from skelcl.encoders.contract import CAPABILITIES, capabilities, check_encoder, 
 ENCODER_YAMLS = sorted((Path(skelcl.conf.__file__).parent / "encoder").glob("*.yaml"))
 
 
-def build(node) -> nn.Module:
+def build(node, in_channels: int = 3) -> nn.Module:
     """As the methods build them: a partial from the YAML, the layout passed as an object."""
     node = OmegaConf.create({k: v for k, v in node.items() if k != "name"})
-    return instantiate(node, _partial_=True)(layout=NTU25, in_channels=3, frames=8, bodies=2)
+    return instantiate(node, _partial_=True)(layout=NTU25, in_channels=in_channels, frames=8, bodies=2)
 
 
+@pytest.mark.parametrize("channels", [3, 2], ids=["xyz", "image_xy"])
 @pytest.mark.parametrize("path", ENCODER_YAMLS, ids=lambda p: p.stem)
-def test_every_packaged_encoder_keeps_the_contract_it_declares(path):
+def test_every_packaged_encoder_keeps_the_contract_it_declares(path, channels):
     torch.manual_seed(0)
-    enc = build(OmegaConf.load(path)).eval()
+    enc = build(OmegaConf.load(path), channels).eval()
     check_encoder(enc)
-    x = torch.randn(2, 3, 8, 25, 2)
+    x = torch.randn(2, channels, 8, 25, 2)
     with torch.no_grad():
         z = enc(x)
         assert z.shape == (2, enc.out_dim)
