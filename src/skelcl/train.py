@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 
 import hydra
 import lightning as L
@@ -86,7 +87,12 @@ def _train(cfg: DictConfig, console: Console, state: dict) -> list:
     if epochs > 0:
         trainer = build_trainer(cfg, run_dir, epochs, build_loggers(cfg, run_dir), [monitor])
         try:
-            trainer.fit(model, datamodule=dm, ckpt_path=cfg.ckpt_path)
+            with warnings.catch_warnings():
+                # Lightning's on-exception callback turns ckpt_path=None into 'last'; the run directory holds no
+                # checkpoint (check_unused_run_dir), so its notes that an earlier fit's model "will be used" are false
+                warnings.filterwarnings("ignore", message=r".*ckpt_path=None\)` was called without a model")
+                warnings.filterwarnings("ignore", message=r'.*ckpt_path="last"\) is set, but there is no last')
+                trainer.fit(model, datamodule=dm, ckpt_path=cfg.ckpt_path)
         except SIGTERMException:
             exit_interrupted(trainer, run_dir / "checkpoints" / "interrupted.ckpt")
         if trainer.global_rank != 0:
