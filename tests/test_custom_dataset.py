@@ -23,28 +23,38 @@ shoulders: [3, 6]
 """
 
 
-@pytest.fixture(scope="module")
-def custom_data(tmp_path_factory):
-    root = tmp_path_factory.mktemp("custom")
-    rng = np.random.default_rng(0)
-    annotations = [{"frame_dir": f"clip{i:04d}", "label": i % 5, "total_frames": 40,
-                    "keypoint": rng.normal(size=(1, 40, 15, 3)).astype(np.float32)} for i in range(48)]
+#: the tiny-run settings without the synthetic-only ones
+CUSTOM_TINY = [o for o in TINY if not o.startswith("dataset.options")]
+
+
+def write_custom(root, name: str, annotations: list[dict]):
+    """`root/name.pkl` with splits main_train (first 32 clips) / main_test (the rest), and `root/mylayout.yaml`."""
     split = {"main_train": [a["frame_dir"] for a in annotations[:32]],
              "main_test": [a["frame_dir"] for a in annotations[32:]]}
-    with open(root / "mydata.pkl", "wb") as f:
+    with open(root / f"{name}.pkl", "wb") as f:
         pickle.dump({"split": split, "annotations": annotations}, f)
     (root / "mylayout.yaml").write_text(LAYOUT)
     return root
 
 
+def custom_args(root, name: str, method: str) -> list[str]:
+    """Overrides that train `method` on `root/name.pkl` as a user would (tiny queue, KNN only)."""
+    return [f"method={method}", "dataset=custom", f"dataset.root={root / f'{name}.pkl'}",
+            f"dataset.layout={root / 'mylayout.yaml'}", "dataset.split=main", "dataset.num_classes=5",
+            "protocol=[knn]", "method.model.queue_size=64", *([] if method == "ascal" else ["encoder=stgcn"])]
+
+
+@pytest.fixture(scope="module")
+def custom_data(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    annotations = [{"frame_dir": f"clip{i:04d}", "label": i % 5, "total_frames": 40,
+                    "keypoint": rng.normal(size=(1, 40, 15, 3)).astype(np.float32)} for i in range(48)]
+    return write_custom(tmp_path_factory.mktemp("custom"), "mydata", annotations)
+
+
 @pytest.mark.parametrize("method", ["skeletonclr", "aimclr", "skeattnclr"])
 def test_custom_layout_end_to_end(tmp_path, cache_dir, custom_data, method):
-    overrides = [f"method={method}", "dataset=custom", f"dataset.root={custom_data / 'mydata.pkl'}",
-                 f"dataset.layout={custom_data / 'mylayout.yaml'}", "dataset.split=main", "dataset.num_classes=5",
-                 "protocol=[knn]",
-                 "encoder=stgcn", "method.model.queue_size=64"]
-    tiny = [o for o in TINY if not o.startswith("dataset.options")]  # synthetic-only settings
-    run_train(overrides, tmp_path, cache_dir, tiny=tiny)
+    run_train(custom_args(custom_data, "mydata", method), tmp_path, cache_dir, tiny=CUSTOM_TINY)
     rows = json.loads((tmp_path / "results.json").read_text())
     assert rows[0]["dataset"] == "custom" and rows[0]["method"] == method
     assert rows[0]["dataset_file"] == "mydata"  # the fold's identity when sweeping dataset.root
@@ -53,41 +63,26 @@ def test_custom_layout_end_to_end(tmp_path, cache_dir, custom_data, method):
 @pytest.fixture(scope="module")
 def custom_2d(tmp_path_factory):
     """Image keypoints as 2-D pose estimators write them: (x, y) in pixels plus a separate confidence score."""
-    root = tmp_path_factory.mktemp("custom2d")
     rng = np.random.default_rng(1)
     annotations = [{"frame_dir": f"clip{i:04d}", "label": i % 5, "total_frames": 40, "img_shape": (480, 640),
                     "keypoint": (rng.normal(size=(1, 40, 15, 2)) * 40 + 300).astype(np.float32),
                     "keypoint_score": rng.uniform(0.3, 1.0, size=(1, 40, 15)).astype(np.float32)} for i in range(48)]
-    split = {"main_train": [a["frame_dir"] for a in annotations[:32]],
-             "main_test": [a["frame_dir"] for a in annotations[32:]]}
-    with open(root / "pose2d.pkl", "wb") as f:
-        pickle.dump({"split": split, "annotations": annotations}, f)
-    (root / "mylayout.yaml").write_text(LAYOUT)
-    return root
-
-
-def _custom_2d_args(root, method: str) -> list[str]:
-    return [f"method={method}", "dataset=custom", f"dataset.root={root / 'pose2d.pkl'}",
-            f"dataset.layout={root / 'mylayout.yaml'}", "dataset.split=main", "dataset.num_classes=5",
-            "protocol=[knn]", "method.model.queue_size=64", *([] if method == "ascal" else ["encoder=stgcn"])]
+    return write_custom(tmp_path_factory.mktemp("custom2d"), "pose2d", annotations)
 
 
 @pytest.mark.parametrize("method", ["skeletonclr", "aimclr", "hiclr", "skeattnclr", "ascal"])
 def test_2d_keypoints_train_every_method(tmp_path, cache_dir, custom_2d, method):
     """2-D pose (C = 2) trains end to end: encoders read two input channels, the geometric views act on the image
     plane, the default per-clip normalisation centres and scales."""
-    tiny = [o for o in TINY if not o.startswith("dataset.options")]
-    if method == "ascal":
-        tiny = [o for o in tiny if not o.startswith("encoder.")]
-    records = run_train(_custom_2d_args(custom_2d, method), tmp_path, cache_dir, tiny=tiny)
+    tiny = [o for o in CUSTOM_TINY if not (method == "ascal" and o.startswith("encoder."))]
+    records = run_train(custom_args(custom_2d, "pose2d", method), tmp_path, cache_dir, tiny=tiny)
     assert records[0].method == method and 0.0 <= records[0].top1 <= 100.0  # (an encoder built for 3 fails)
 
 
 def test_2d_keypoints_refuse_per_frame_shoulder_alignment(tmp_path, cache_dir, custom_2d):
-    tiny = [o for o in TINY if not o.startswith("dataset.options")]
-    args = [*_custom_2d_args(custom_2d, "skeletonclr"), "dataset.normalize=frame", "dataset.align_shoulders=true"]
+    args = [*custom_args(custom_2d, "pose2d", "skeletonclr"), "dataset.normalize=frame", "dataset.align_shoulders=true"]
     with pytest.raises(ValueError, match="align_shoulders.*needs 3-D"):
-        run_train(args, tmp_path, cache_dir, tiny=tiny)
+        run_train(args, tmp_path, cache_dir, tiny=CUSTOM_TINY)
 
 
 @pytest.mark.slow
@@ -108,9 +103,8 @@ def test_fold_sweep_keeps_each_folds_identity(tmp_path, cache_dir, custom_data):
         with open(folds[-1], "wb") as f:
             pickle.dump({"split": split, "annotations": data["annotations"]}, f)
     shutil.copy(custom_data / "mylayout.yaml", tmp_path / "mylayout.yaml")
-    tiny = [o for o in TINY if not o.startswith("dataset.options")]
     args = ["-m", "dataset=custom", f"dataset.layout={tmp_path / 'mylayout.yaml'}", "dataset.num_classes=5",
-            f"dataset.root={folds[0]},{folds[1]}", *tiny, "method.model.queue_size=64", "protocol=[knn]",
+            f"dataset.root={folds[0]},{folds[1]}", *CUSTOM_TINY, "method.model.queue_size=64", "protocol=[knn]",
             f"hydra.sweep.dir={tmp_path}/sweep"]
     proc = run_cli("skelcl.train", args, tmp_path, cache_dir)
     assert proc.returncode == 0, proc.stderr[-3000:]
