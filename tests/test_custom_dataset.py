@@ -79,6 +79,22 @@ def test_2d_keypoints_train_every_method(tmp_path, cache_dir, custom_2d, method)
     assert records[0].method == method and 0.0 <= records[0].top1 <= 100.0  # (an encoder built for 3 fails)
 
 
+def test_2d_keypoints_get_the_rules_mirror(tmp_path, cache_dir, custom_data, custom_2d):
+    """The small-data rule adds a left/right flip to SkeletonCLR's two views for 2-D clips, not for 3-D ones."""
+    from skelcl.build import build_data
+    from tests.conftest import compose_train
+
+    def views(root, name):
+        cfg = compose_train([*CUSTOM_TINY, *custom_args(root, name, "skeletonclr")], tmp_path, cache_dir)
+        _, _, recipe = build_data(cfg)
+        return recipe, {v: [s["op"] for s in specs] for v, specs in cfg.method.model.views.items()}
+
+    recipe, ops = views(custom_2d, "pose2d")
+    assert recipe.mirror == "added" and ops == {v: ["temporal_crop", "shear", "flip"] for v in ("query", "key")}
+    recipe, ops = views(custom_data, "mydata")
+    assert recipe.mirror == "no" and ops == {v: ["temporal_crop", "shear"] for v in ("query", "key")}
+
+
 def test_2d_keypoints_refuse_per_frame_shoulder_alignment(tmp_path, cache_dir, custom_2d):
     args = [*custom_args(custom_2d, "pose2d", "skeletonclr"), "dataset.normalize=frame", "dataset.align_shoulders=true"]
     with pytest.raises(ValueError, match="align_shoulders.*needs 3-D"):

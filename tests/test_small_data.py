@@ -167,3 +167,43 @@ def test_rule_fixes_the_buggy_augmentation_ops_and_builds(method):
     apply(kept, nucla_like(augment_fixes=False))
     assert list(kept.method.model.views.query) == ["flip", "gaussian_blur", "gaussian_noise"]
     assert method != "aimclr" or kept.method.model.blur_normalize is False
+
+
+def test_2d_clips_get_a_left_right_flip():
+    """Only 2-D clips whose layout pairs left and right joints get the mirror; the rule says so, and it can be
+    turned off."""
+    def mirror(channels, has_pairs=True, **rule):
+        return derive(SmallDataConfig(**rule), clips=1019, median_length=31, frames=50, batch_size=128,
+                      queue_size=32768, momentum=0.999, projector="mlp", channels=channels, has_pairs=has_pairs)
+
+    assert mirror(3).mirror == "no" and "flip in every" not in mirror(3).describe()
+    assert mirror(2).mirror == "added" and "2-D: left/right flip" in mirror(2).describe()
+    assert mirror(2, has_pairs=False).mirror == "no pairs" and "no left/right pairs" in mirror(2, False).describe()
+    assert mirror(2, mirror_2d=False).mirror == "no"
+
+
+@pytest.mark.parametrize("method", ["skeletonclr", "aimclr", "hiclr", "skeattnclr", "ascal"])
+def test_mirror_goes_into_every_geometric_view_once(method):
+    """Every view with a shear or rotation ends up with exactly one flip (a mirror that reflects x); views that
+    had their own keep it unchanged, and views without geometry (SkeAttnCLR's part-swap mix) get none."""
+    from omegaconf import OmegaConf, open_dict
+
+    from skelcl.small_data import add_mirror
+
+    model = compose_config([f"method={method}"]).method.model
+    before = OmegaConf.to_container(model.views)
+    with open_dict(model):
+        add_mirror(model)
+    after = OmegaConf.to_container(model.views)
+    assert after.keys() == before.keys()
+    for name, specs in after.items():
+        ops = [s["op"] for s in specs]
+        old = [s["op"] for s in before[name]]
+        if not {"shear", "rotate"} & set(old):
+            assert specs == before[name], name
+        elif "flip" in old:
+            assert specs == before[name], name
+        else:
+            assert specs[:-1] == before[name] and specs[-1] == {"op": "flip", "p": 0.5, "reflect_coords": True}
+        assert ops.count("flip") == (1 if {"shear", "rotate"} & set(old) else old.count("flip")), name
+    assert any("flip" not in [s["op"] for s in before[n]] for n in before)  # the method had views to mend
