@@ -207,3 +207,12 @@ def test_mirror_goes_into_every_geometric_view_once(method):
             assert specs[:-1] == before[name] and specs[-1] == {"op": "flip", "p": 0.5, "reflect_coords": True}
         assert ops.count("flip") == (1 if {"shear", "rotate"} & set(old) else old.count("flip")), name
     assert any("flip" not in [s["op"] for s in before[n]] for n in before)  # the method had views to mend
+
+
+def test_every_rule_field_can_be_set_from_the_command_line():
+    """The packaged config lists every field of the rule (Hydra refuses an override of a key it does not have)."""
+    import dataclasses
+
+    cfg = compose_config(["small_data.mirror_2d=false", "small_data.augment_fixes=false"])
+    assert set(cfg.small_data) == {f.name for f in dataclasses.fields(SmallDataConfig)}
+    assert cfg.small_data.mirror_2d is False and cfg.small_data.augment_fixes is False
