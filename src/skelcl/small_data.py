@@ -38,7 +38,7 @@ method's:
             turns a 3-D body to face +x, so the camera's azimuth is gone before any view is drawn; an image has no
             depth to turn, and two cameras at +a and -a of a body's front see mirror images of it with its sides
             swapped. The flip teaches that pair. Measured (docs/results.md): on N-UCLA cross-view projected to 2-D,
-            the methods whose views had a flip (AimCLR, HiCLR) learned, the others stayed at or under the random
+            the methods whose views had a flip (AimCLR, HiCLR) learned, the others ended barely over or under the random
             floor; adding the flip lifted SkeletonCLR from 65.4 / 58.1 to 80.1 / 74.5 (linear / KNN). A layout
             without left/right pairs gets no flip (said at start)
 - warm-up = `warmup_fraction` of the epochs, at least 2 (the LR ramps per epoch: 1 would be no warm-up)
