@@ -127,12 +127,12 @@ class SmallDataRecipe:
     def describe(self) -> str:
         head = f", head {self.projector}" if self.projector else ""
         fixes = ", fixed blur/flip/noise ops" if self.augment_fixes else ""
-        fixes += {"added": ", 2-D: left/right flip in every shear/rotation view",
+        mirror = {"added": ", 2-D: left/right flip in every shear/rotation view",
                   "no pairs": ", 2-D: no left/right flip (the layout names no left/right pairs)"}.get(self.mirror, "")
         return (f"small dataset: {self.clips} clips -> {self.frames} frames, batch {self.batch_size}, "
                 f"{self.steps} steps ({self.epochs} epochs, warm-up {self.warmup_epochs}), {self._optimiser()}, "
                 f"queue {self.queue_size}, momentum {self.momentum:g}, key encoder copied from the query encoder{head}"
-                f"{fixes}, linear probe: cross-validated logistic regression")
+                f"{fixes}{mirror}, linear probe: cross-validated logistic regression")
 
 
 def _pow2_floor(x: float) -> int:
