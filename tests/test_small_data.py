@@ -209,10 +209,49 @@ def test_mirror_goes_into_every_geometric_view_once(method):
     assert any("flip" not in [s["op"] for s in before[n]] for n in before)  # the method had views to mend
 
 
+def test_unnormalised_embeddings_get_normalised():
+    """A method with raw dot-product logits (AS-CAL) gets L2-normalised embeddings and the start line says so;
+    a method that already normalises, or the rule's switch turned off, leaves the flag alone."""
+    def recipe(normalized, **rule):
+        return derive(SmallDataConfig(**rule), clips=1019, median_length=31, frames=60, batch_size=32,
+                      queue_size=500, momentum=0.999, projector="none", normalized=normalized)
+
+    assert recipe(False).normalize and "L2-normalised embeddings" in recipe(False).describe()
+    assert not recipe(True).normalize and "L2-normalised" not in recipe(True).describe()
+    assert not recipe(False, normalize_embeddings=False).normalize
+    cfg = compose_config(["method=ascal"])
+    assert cfg.method.model.normalize is False
+    apply(cfg, recipe(False))
+    assert cfg.method.model.normalize is True and cfg.method.model.temperature == 0.06  # the method's tau stays
+    kept = compose_config(["method=ascal"])
+    apply(kept, recipe(False, normalize_embeddings=False))
+    assert kept.method.model.normalize is False
+
+
+def test_ascal_through_the_rule_trains_on_normalised_embeddings(tmp_path):
+    """End to end through the entry point's assembly: the built AS-CAL model normalises its query embeddings."""
+    import torch
+
+    from skelcl.build import build_data, build_method
+    from tests.conftest import compose_train
+
+    cfg = compose_train(["method=ascal", "dataset.options.num_subjects=4"], tmp_path, tmp_path / "cache")
+    run, dm, recipe = build_data(cfg)
+    assert recipe is not None and recipe.normalize
+    model = build_method(run, dm, int(cfg.epochs))
+    assert model.normalize
+    _, c, _, v, m = dm.prepared.shape
+    clips = torch.randn(4, c, int(cfg.method.clip.frames), v, m)
+    for z in (model.embed_q(clips), model.embed_k(clips)):
+        assert torch.allclose(z.norm(dim=1), torch.ones(4), atol=1e-5)
+
+
 def test_every_rule_field_can_be_set_from_the_command_line():
     """The packaged config lists every field of the rule (Hydra refuses an override of a key it does not have)."""
     import dataclasses
 
-    cfg = compose_config(["small_data.mirror_2d=false", "small_data.augment_fixes=false"])
+    cfg = compose_config(["small_data.mirror_2d=false", "small_data.augment_fixes=false",
+                          "small_data.normalize_embeddings=false"])
     assert set(cfg.small_data) == {f.name for f in dataclasses.fields(SmallDataConfig)}
     assert cfg.small_data.mirror_2d is False and cfg.small_data.augment_fixes is False
+    assert cfg.small_data.normalize_embeddings is False
