@@ -8,7 +8,7 @@ copies of every clip, so the positive is indistinguishable from its own negative
 constant never leaves its random initialisation within the run; the plain MLP head collapses every embedding onto
 one direction within a few steps; SGD at the papers' rate does not move the features off the random floor. The rule
 sets each of these from the numbers of the data (training clips N, their median length) and of the method's own
-recipe; views, losses, temperatures and the shape of the method's schedule (milestones, mining epoch) stay the
+recipe; views, loss terms, temperatures and the shape of the method's schedule (milestones, mining epoch) stay the
 method's:
 
 - frames  = the method's clip length, lowered to the split's median clip length (rounded to 10, at least 20):
@@ -133,14 +133,14 @@ class SmallDataRecipe:
 
     def describe(self) -> str:
         head = f", head {self.projector}" if self.projector else ""
-        head += ", L2-normalised embeddings" if self.normalize else ""
+        normalized = ", L2-normalised embeddings" if self.normalize else ""
         fixes = ", fixed blur/flip/noise ops" if self.augment_fixes else ""
         mirror = {"added": ", 2-D: left/right flip in every shear/rotation view",
                   "no pairs": ", 2-D: no left/right flip (the layout names no left/right pairs)"}.get(self.mirror, "")
         return (f"small dataset: {self.clips} clips -> {self.frames} frames, batch {self.batch_size}, "
                 f"{self.steps} steps ({self.epochs} epochs, warm-up {self.warmup_epochs}), {self._optimiser()}, "
                 f"queue {self.queue_size}, momentum {self.momentum:g}, key encoder copied from the query encoder{head}"
-                f"{fixes}{mirror}, linear probe: cross-validated logistic regression")
+                f"{normalized}{fixes}{mirror}, linear probe: cross-validated logistic regression")
 
 
 def _pow2_floor(x: float) -> int:
