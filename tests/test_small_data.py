@@ -229,7 +229,7 @@ def test_unnormalised_embeddings_get_normalised():
 
 
 def test_ascal_through_the_rule_trains_on_normalised_embeddings(tmp_path):
-    """End to end through the entry point's assembly: the built AS-CAL model normalises its query embeddings."""
+    """End to end through the entry point's assembly: the built AS-CAL model normalises its query and key embeddings."""
     import torch
 
     from skelcl.build import build_data, build_method
