@@ -29,8 +29,8 @@ from skelcl.config import (
     checked,
 )
 from skelcl.config_tree import check_tree
+from skelcl.data.checks import warn_label_gaps, warn_not_depth, warn_vertical_axis
 from skelcl.data.datamodule import SkeletonDataModule
-from skelcl.data.formats import warn_label_gaps, warn_vertical_axis
 from skelcl.divergence import DivergenceGuard
 from skelcl.interruption import InterruptCheckpoint
 from skelcl.small_data import SmallDataConfig
@@ -158,6 +158,7 @@ def build_datamodule(ds: DatasetConfig, cache_dir: str, batch_size: int, seed: i
     prepared = open_dataset(ds.root, format=ds.format, layout=ds.layout, cache_dir=cache_dir, **options)
     warn_label_gaps(prepared)
     warn_vertical_axis(prepared)
+    warn_not_depth(prepared)
     train_split, test_split = ds.split_names
     return SkeletonDataModule(prepared, train_split, test_split, batch_size=batch_size,
                               num_workers=ds.num_workers, seed=seed, label_fraction=label_fraction, drop_last=drop_last)

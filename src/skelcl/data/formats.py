@@ -17,7 +17,6 @@ everything has been validated: a crash or Ctrl-C never leaves a half-written dat
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -28,8 +27,6 @@ from pathlib import Path
 import numpy as np
 
 from skelcl.data.layouts import Layout, get_layout
-
-log = logging.getLogger("skelcl.data")
 
 FORMAT_TAG = "skelcl-prepared"
 FORMAT_VERSION = 1
@@ -267,50 +264,6 @@ class PreparedDataset:
     @property
     def shape(self) -> tuple[int, ...]:
         return tuple(self.data.shape)
-
-
-def warn_label_gaps(ds: PreparedDataset) -> list[int]:
-    """Warn about class ids in 0..num_classes-1 that no sample has (often 1-based labels or a wrong num_classes);
-    returns them."""
-    counts = np.bincount(ds.labels, minlength=ds.num_classes)
-    empty = np.flatnonzero(counts == 0).tolist()
-    if empty:
-        shown = ", ".join(map(str, empty[:10])) + (f" and {len(empty) - 10} more" if len(empty) > 10 else "")
-        log.warning("%s: %d of %d classes have no sample (class ids %s); labels must be 0-based ids 0..%d: check "
-                    "dataset.num_classes and the labels", ds.origin, len(empty), ds.num_classes, shown,
-                    ds.num_classes - 1)
-    return empty
-
-
-AXES = "xyz"
-
-
-def body_extents(clips: np.ndarray) -> np.ndarray:
-    """Median extent (max - min over the joints) of the first body along each axis, over the frames in which it is
-    present; clips (N, C, T, V, M). A person is taller than wide or deep in almost every frame of every action, so
-    the largest extent names the vertical axis."""
-    body = clips[..., 0]  # (N, C, T, V)
-    present = (body != 0).any(axis=(1, 3))  # (N, T)
-    spans = body.max(axis=3) - body.min(axis=3)  # (N, C, T)
-    return np.median(spans.transpose(1, 0, 2)[:, present], axis=1)
-
-
-def warn_vertical_axis(ds: PreparedDataset, sample: int = 256) -> int | None:
-    """Warn when 3-D bodies stand along an axis other than y (e.g. z-up motion capture): the view normalisation
-    (`dataset.normalize=sequence`, `align_shoulders`) rotates about y and the rotation views assume y is vertical.
-    Returns the detected vertical axis (None for 2-D data)."""
-    if ds.data.shape[1] != 3 or len(ds.data) == 0:
-        return None
-    idx = np.linspace(0, len(ds.data) - 1, min(sample, len(ds.data))).astype(int)
-    extents = body_extents(np.asarray(ds.data[np.unique(idx)], dtype=np.float32))
-    axis = int(np.argmax(extents))
-    if axis != 1:
-        shown = " / ".join(f"{AXES[i]} {e:.3g}" for i, e in enumerate(extents))
-        log.warning("%s: the bodies are tallest along %s (median extent %s), but skelcl takes y as the vertical "
-                    "axis (the per-clip view normalisation and the rotation views turn about it): reorder the "
-                    "coordinates so that y points up or down, e.g. (x, y, z) -> (x, z, y)", ds.origin, AXES[axis],
-                    shown)
-    return axis
 
 
 def rebuild_hint(root: Path, meta: dict) -> str:
