@@ -209,6 +209,25 @@ def test_mirror_goes_into_every_geometric_view_once(method):
     assert any("flip" not in [s["op"] for s in before[n]] for n in before)  # the method had views to mend
 
 
+def test_a_first_frames_method_strides_through_long_clips():
+    """AS-CAL takes the first T frames: on a recording at 12x N-UCLA's frame rate (median 372 frames) the rule takes
+    every 3rd frame so that its window holds the median clip, as it does at the native rate; a resampling method, and
+    clips that already fit, keep every frame."""
+    def recipe(median, temporal, **rule):
+        return derive(SmallDataConfig(**rule), clips=1019, median_length=median, frames=150, batch_size=32,
+                      queue_size=500, momentum=0.999, projector="none", normalized=False, temporal=temporal)
+
+    fast = recipe(372, "first")
+    assert (fast.stride, fast.frames) == (3, 120) and "120 frames (every 3 frames)" in fast.describe()
+    native = recipe(31, "first")
+    assert (native.stride, native.frames) == (1, 30) and "every" not in native.describe()
+    assert (recipe(372, "resize").stride, recipe(372, "resize").frames) == (1, 150)
+    assert (recipe(372, "first", stride=2).stride, recipe(372, "first", stride=2).frames) == (2, 150)  # by hand
+    cfg = compose_config(["method=ascal"])
+    apply(cfg, fast)
+    assert (cfg.method.clip.stride, cfg.method.clip.frames, cfg.method.clip.temporal) == (3, 120, "first")
+
+
 def test_unnormalised_embeddings_get_normalised():
     """A method with raw dot-product logits (AS-CAL) gets L2-normalised embeddings and the start line says so;
     a method that already normalises, or the rule's switch turned off, leaves the flag alone."""
@@ -251,7 +270,7 @@ def test_every_rule_field_can_be_set_from_the_command_line():
     import dataclasses
 
     cfg = compose_config(["small_data.mirror_2d=false", "small_data.augment_fixes=false",
-                          "small_data.normalize_embeddings=false"])
+                          "small_data.normalize_embeddings=false", "small_data.stride=2"])
     assert set(cfg.small_data) == {f.name for f in dataclasses.fields(SmallDataConfig)}
     assert cfg.small_data.mirror_2d is False and cfg.small_data.augment_fixes is False
-    assert cfg.small_data.normalize_embeddings is False
+    assert cfg.small_data.normalize_embeddings is False and cfg.small_data.stride == 2

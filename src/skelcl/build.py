@@ -192,7 +192,8 @@ def apply_small_data_rule(cfg: DictConfig, dm: SkeletonDataModule):
                     int(cfg.method.schedule.batch_size), int(model.get("queue_size", 32768)),
                     float(model.get("momentum", 0.999)), model.get("projector"),
                     channels=int(dm.prepared.shape[1]), has_pairs=bool(dm.layout.pairs),
-                    normalized=bool(model.get("normalize", True)))
+                    normalized=bool(model.get("normalize", True)),
+                    temporal=str(cfg.method.clip.get("temporal", "resize")))
     apply(cfg, recipe)
     dm.batch_size = recipe.batch_size
     dm.drop_last = dm.drop_last and clips >= recipe.batch_size

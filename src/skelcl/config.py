@@ -68,13 +68,18 @@ class ScheduleConfig:
 
 @dataclass
 class ClipConfig:
-    """How stored clips become model inputs: frame count and temporal mode (resize valid frames | first T)."""
+    """How stored clips become model inputs: frame count and temporal mode (resize valid frames | first T, taking
+    every `stride`-th stored frame)."""
 
     frames: int = 50
     temporal: str = "resize"
+    stride: int = 1
 
     def __post_init__(self) -> None:
         require(self, "frames", self.frames >= 1, "must be an integer >= 1")
+        require(self, "stride", self.stride >= 1, "must be an integer >= 1")
+        require(self, "stride", self.stride == 1 or self.temporal == "first",
+                "only 'first' takes strided frames ('resize' resamples the whole clip to `frames` already)")
         require(self, "temporal", self.temporal in ("resize", "first"), "choose 'resize' or 'first'")
 
 

@@ -70,6 +70,25 @@ def test_first_frames_pads():
     assert out.shape[2] == 15 and torch.count_nonzero(out[:, :, 10:]) == 0
 
 
+def test_first_frames_with_a_stride_take_every_sth_frame():
+    """A clip at 3x the frame rate, taken with stride 3, is the clip at the native rate: frames 0, 3, 6, ..."""
+    x = torch.arange(20.0)[None, None, :, None, None].expand(2, 3, 20, 4, 1)
+    out = first_frames(x, 5, stride=3)
+    assert out[0, 0, :, 0, 0].tolist() == [0, 3, 6, 9, 12]
+    padded = first_frames(x, 9, stride=3)  # 7 strided frames exist (0..18), 2 padded
+    assert padded[0, 0, :7, 0, 0].tolist() == [0, 3, 6, 9, 12, 15, 18] and torch.count_nonzero(padded[:, :, 7:]) == 0
+
+
+def test_clip_stride_is_checked():
+    from skelcl.config import ClipConfig, ConfigError, checked
+
+    assert checked(ClipConfig, {"frames": 60, "temporal": "first", "stride": 3}, "method.clip").stride == 3
+    for bad, says in (({"temporal": "first", "stride": 0}, ">= 1"),
+                      ({"temporal": "resize", "stride": 2}, "only 'first'")):
+        with pytest.raises(ConfigError, match=says):
+            checked(ClipConfig, bad, "method.clip")
+
+
 def test_center_and_align():
     x = rand(2, 3, 5, 25, 2)
     x[:, :, 3] = 0  # an absent frame stays absent

@@ -33,8 +33,10 @@ def resize_valid(x: torch.Tensor, lengths: torch.Tensor, frames: int) -> torch.T
     return torch.gather(x, 2, idx_lo) * (1 - w) + torch.gather(x, 2, idx_hi) * w
 
 
-def first_frames(x: torch.Tensor, frames: int) -> torch.Tensor:
-    """The first `frames` frames, zero-padded if the stored clip is shorter (AS-CAL's input)."""
+def first_frames(x: torch.Tensor, frames: int, stride: int = 1) -> torch.Tensor:
+    """The first `frames` frames, zero-padded if the stored clip is shorter (AS-CAL's input); with `stride` s, the
+    first `frames` of every s-th stored frame (the same span of motion at 1/s of the frame rate)."""
+    x = x[:, :, ::stride]
     t = x.shape[2]
     if t >= frames:
         return x[:, :, :frames]
@@ -107,13 +109,14 @@ class ClipSpec:
     center_joint: int | None = None
     align_shoulders: bool = False
     normalize: str = "frame"  # frame: center_joint / align_shoulders per frame | sequence: normalize_sequence
+    stride: int = 1  # temporal 'first': every stride-th stored frame
 
 
 def prepare_clips(x: torch.Tensor, lengths: torch.Tensor, spec: ClipSpec, layout: Layout) -> torch.Tensor:
     if spec.temporal == "resize":
         x = resize_valid(x, lengths, spec.frames)
     elif spec.temporal == "first":
-        x = first_frames(x, spec.frames)
+        x = first_frames(x, spec.frames, spec.stride)
     else:
         raise ValueError(f"unknown temporal mode '{spec.temporal}'; choose 'resize' or 'first'")
     if spec.normalize == "sequence":

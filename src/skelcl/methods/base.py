@@ -92,7 +92,8 @@ class ContrastiveMethod(L.LightningModule):
         self.layout = layout
         self.num_classes = num_classes
         self.clip = clip if isinstance(clip, ClipConfig) else ClipConfig(**(clip or {}))
-        spec = ClipSpec(self.clip.frames, self.clip.temporal, center_joint, align_shoulders, clip_normalize)
+        spec = ClipSpec(self.clip.frames, self.clip.temporal, center_joint, align_shoulders, clip_normalize,
+                        self.clip.stride)
         self.inputs = ModelInput(spec, layout, stream)
         self.schedule = schedule if isinstance(schedule, ScheduleConfig) else ScheduleConfig(**(schedule or {}))
         self.run_epochs = run_epochs or self.schedule.epochs
