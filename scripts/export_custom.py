@@ -8,6 +8,7 @@ data would be (the layout travels as a YAML file, not as a built-in name).
     python scripts/export_custom.py data/nucla out/small300 --train view=1,2 --test view=3 --max-train 300
     python scripts/export_custom.py data/nucla out/xsub --train subject=1,2,3,4,5,6 --test subject=7,8,9,10
     python scripts/export_custom.py data/nucla out/xview2d --train view=1,2 --test view=3 --image-2d
+    python scripts/export_custom.py data/nucla out/xview_x12 --train view=1,2 --test view=3 --frame-rate 12
 then: python -m skelcl.train dataset=custom dataset.root=out/v1v2.pkl dataset.layout=out/v1v2_layout.yaml \
           dataset.split=main
 """
@@ -55,6 +56,21 @@ def project_to_image(kp: np.ndarray, focal: float = 525.0, size: tuple[int, int]
     return np.where(present[..., None], uv, 0.0).astype(np.float32)
 
 
+def resample_time(kp: np.ndarray, factor: int) -> np.ndarray:
+    """(M, T, V, C) -> (M, factor * T, V, C): the clip as a recording at `factor` x the frame rate, each body's
+    coordinates interpolated linearly between neighbouring frames (the nearer frame where either is absent, so no
+    half-present body appears)."""
+    t = kp.shape[1]
+    pos = np.linspace(0, t - 1, factor * t)
+    lo = np.floor(pos).astype(int)
+    hi = np.minimum(lo + 1, t - 1)
+    w = (pos - lo)[None, :, None, None]
+    present = (kp != 0).any(axis=(2, 3))[:, :, None, None]  # (M, T, 1, 1)
+    both = present[:, lo] & present[:, hi]
+    nearest = np.where(w < 0.5, kp[:, lo], kp[:, hi])
+    return np.where(both, kp[:, lo] * (1 - w) + kp[:, hi] * w, nearest).astype(np.float32)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("prepared")
@@ -66,7 +82,11 @@ def main() -> None:
     ap.add_argument("--image-2d", action="store_true",
                     help="write 2-D pixel keypoints (pinhole projection of camera-space 3-D) with a keypoint_score "
                          "of ones, as a 2-D pose estimator's output")
+    ap.add_argument("--frame-rate", type=int, default=1, metavar="K",
+                    help="write every clip as recorded at K x its frame rate (K x the frames, interpolated)")
     args = ap.parse_args()
+    if args.frame_rate < 1:
+        raise SystemExit(f"--frame-rate must be an integer >= 1, got {args.frame_rate}")
 
     p = load_prepared(args.prepared)
     meta = {f: np.asarray(p.meta_fields[f]) for f in p.meta_fields}
@@ -80,8 +100,11 @@ def main() -> None:
         for i in idx:
             n = int(p.lengths[i])
             kp = np.asarray(p.data[i][:, :n]).transpose(3, 1, 2, 0)  # (C, T, V, M) -> (M, T, V, C)
+            if args.frame_rate > 1:
+                kp = resample_time(kp, args.frame_rate)
             name = f"{p.names[i]}"
-            ann = {"frame_dir": name, "label": int(p.labels[i]), "total_frames": n, "keypoint": kp.astype(np.float32)}
+            ann = {"frame_dir": name, "label": int(p.labels[i]), "total_frames": kp.shape[1],
+                   "keypoint": kp.astype(np.float32)}
             if args.image_2d:
                 ann["keypoint"] = project_to_image(kp)
                 ann["keypoint_score"] = np.ones(kp.shape[:3], np.float32)

@@ -17,7 +17,7 @@ method's:
             the median clip into its T: on a 30 fps recording its window holds the whole median action, as the
             official T did on NTU; at 360 fps the first 150 frames would hold 0.4 s of it. Measured on N-UCLA
             resampled to 12x its frame rate (docs/results.md): AS-CAL 67.0 / 69.3 linear / KNN with its first 150
-            frames, 79.0 / 82.1 at the native rate
+            frames, 78.6 / 79.3 with every 3rd frame, 79.0 / 82.1 at the native rate
 - batch   = the method's batch, lowered to a power of two so that an epoch has >= `min_steps_per_epoch` steps
             (but not below 16 clips, where BatchNorm statistics turn to noise)
 - steps   = `samples` / batch (the budget, counted in clips drawn), as whole epochs; LR milestones, warm-up and
