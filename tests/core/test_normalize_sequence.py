@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from skelcl.augment.clips import ClipSpec, normalize_sequence, prepare_clips
+from skelcl.augment.clips import ClipSpec, normalize_sequence, prepare_clips, resize_valid
 from skelcl.data.layouts import KINECT20, NTU25
 
 
@@ -92,3 +92,38 @@ def test_per_frame_shoulder_alignment_needs_3d():
     x, lengths = clip(7)[:, :2].contiguous(), torch.tensor([12, 10, 7])
     with pytest.raises(ValueError, match="needs 3-D"):
         prepare_clips(x, lengths, ClipSpec(8, "resize", None, True, "frame"), KINECT20)
+
+
+def pixel_clip(seed: int = 6, n: int = 4, t: int = 16) -> torch.Tensor:
+    """2-D pose-estimator keypoints in pixels: figures ~300 px tall placed around (900, 500) in a 1920 x 1080 image."""
+    g = torch.Generator().manual_seed(seed)
+    figure = torch.randn(n, 2, 1, KINECT20.num_joints, 1, generator=g) * torch.tensor([40.0, 120.0])[None, :, None,
+                                                                                                  None, None]
+    where = torch.tensor([900.0, 500.0])[None, :, None, None, None] + 200 * torch.randn(n, 2, 1, 1, 1, generator=g)
+    return figure + where + 3 * torch.randn(n, 2, t, KINECT20.num_joints, 1, generator=g)
+
+
+def test_joints_the_pose_estimator_missed_stay_at_the_centre_and_do_not_move_the_others():
+    """OpenPose-style output writes a missed joint as (0, 0). Counted as a coordinate it would land ~10 body sizes
+    away (at minus the clip's position) and inflate the size every other joint is divided by."""
+    x = pixel_clip()
+    g = torch.Generator().manual_seed(7)
+    missed = torch.rand(x.shape[0], 1, x.shape[2], x.shape[3], 1, generator=g) < 0.15
+    missed[:, :, :, KINECT20.center] = False
+    missed[:, :, 3, KINECT20.center] = True  # the centre joint too, in one frame
+    holes = x * ~missed
+    full = normalize_sequence(x, KINECT20.center, KINECT20.shoulders)
+    out = normalize_sequence(holes, KINECT20.center, KINECT20.shoulders)
+    assert (out * missed).abs().sum() == 0  # missed joints sit at the centre
+    assert out.abs().max() < 5
+    kept = ~missed.expand_as(out)
+    assert (out - full)[kept].abs().max() < 0.1  # the others barely move (origin / size from fewer joints)
+
+
+def test_resampling_never_blends_a_joint_with_its_absence():
+    x = torch.full((1, 2, 10, 3, 1), 100.0) + torch.arange(10.0)[None, None, :, None, None]
+    x[:, :, 5, 1] = 0  # joint 1 missed in frame 5
+    out = resize_valid(x, torch.tensor([10]), 23)
+    joint = out[0, 0, :, 1, 0]
+    assert ((joint == 0) | (joint >= 100)).all() and (joint == 0).any()
+    assert torch.allclose(out[:, :, :, [0, 2]], resize_valid(x[:, :, :, [0, 2]], torch.tensor([10]), 23))

@@ -19,7 +19,9 @@ from skelcl.data.layouts import Layout
 
 def resize_valid(x: torch.Tensor, lengths: torch.Tensor, frames: int) -> torch.Tensor:
     """Linearly resample each sample's first `length` frames to `frames` (half-pixel centres, like the frame50
-    step); a 1-frame clip becomes `frames` copies."""
+    step); a 1-frame clip becomes `frames` copies. Where a joint is absent (all coordinates 0: a body out of view, a
+    joint the pose estimator missed) in either neighbouring frame, the nearer frame is taken instead of a blend, so
+    no joint is drawn part-way towards the origin."""
     n, c, _, v, m = x.shape
     lengths = lengths.to(x.device, torch.float32).clamp(min=1)
     out_pos = (torch.arange(frames, device=x.device, dtype=torch.float32) + 0.5)  # (T_out,)
@@ -30,7 +32,9 @@ def resize_valid(x: torch.Tensor, lengths: torch.Tensor, frames: int) -> torch.T
     w = (src - lo.float())[:, None, :, None, None]
     idx_lo = lo[:, None, :, None, None].expand(n, c, frames, v, m)
     idx_hi = hi[:, None, :, None, None].expand(n, c, frames, v, m)
-    return torch.gather(x, 2, idx_lo) * (1 - w) + torch.gather(x, 2, idx_hi) * w
+    a, b = torch.gather(x, 2, idx_lo), torch.gather(x, 2, idx_hi)
+    both = (a != 0).any(dim=1, keepdim=True) & (b != 0).any(dim=1, keepdim=True)
+    return torch.where(both, a * (1 - w) + b * w, torch.where(w < 0.5, a, b))
 
 
 def first_frames(x: torch.Tensor, frames: int, stride: int = 1) -> torch.Tensor:
@@ -82,19 +86,35 @@ def normalize_sequence(x: torch.Tensor, center_joint: int, shoulders: tuple[int,
     Cross-view data (one performance filmed by cameras at different azimuths) then looks the same from every camera
     up to the camera's tilt, which a random or briefly trained encoder cannot learn from a thousand clips. 2-D
     clips (C = 2, image keypoints) are centred and scaled only: the depth a rotation about the vertical needs is
-    not in them."""
+    not in them.
+
+    A joint at exactly (0, 0[, 0]) in a frame where its body is present is a joint the pose estimator missed (the
+    convention of OpenPose-style output): it counts towards neither the centre, the shoulders nor the size, and stays
+    at 0, the body's centre, instead of landing at minus the clip's position. Data without such joints, and data
+    already centred on `center_joint` (that joint at 0 throughout), are transformed as if the rule did not exist."""
     present = _present(x)  # (N, T, M)
-    first = present[:, :, 0]
-    origin = _masked_mean(x[:, :, :, center_joint, 0], first)  # (N, C)
+    seen = (x != 0).any(dim=1)  # (N, T, V, M): joints with a coordinate
+    first = seen[..., 0]  # (N, T, V)
+    centre = x[:, :, :, center_joint, 0]  # (N, C, T)
+    origin = _masked_mean(centre, first[:, :, center_joint])  # (N, C); 0 for data already centred on the joint
     out = x - origin[:, :, None, None, None]
     if shoulders is not None and x.shape[1] == 3:
         left, right = shoulders
-        vec = _masked_mean(x[:, :, :, right, 0] - x[:, :, :, left, 0], first)  # (N, C)
+        both = first[:, :, left] & first[:, :, right]
+        vec = _masked_mean(x[:, :, :, right, 0] - x[:, :, :, left, 0], both)  # (N, C)
         out = _turn_to_plus_x(out, vec[:, 0, None, None, None], vec[:, 2, None, None, None])
-    body = x[:, :, :, :, 0] - x[:, :, :, center_joint : center_joint + 1, 0]  # (N, C, T, V)
-    size = _masked_mean(body.norm(dim=1).mean(dim=2)[:, None], first)[:, 0]  # (N,)
+    # per-frame distances from the centre joint (the clip's mean centre in frames that miss it); the centre joint
+    # itself counts with distance 0 so that centred data keeps its size
+    centre = torch.where(first[:, None, :, center_joint], centre, origin[:, :, None])  # (N, C, T)
+    dist = (x[:, :, :, :, 0] - centre[..., None]).norm(dim=1)  # (N, T, V)
+    counted = first.clone()
+    counted[:, :, center_joint] = present[:, :, 0]
+    dist = torch.where(counted, dist, torch.zeros_like(dist))
+    dist[:, :, center_joint] = 0
+    per_frame = dist.sum(dim=2) / counted.sum(dim=2).clamp(min=1)  # (N, T)
+    size = _masked_mean(per_frame[:, None], present[:, :, 0])[:, 0]  # (N,)
     out = out / torch.where(size > 1e-6, size, torch.ones_like(size))[:, None, None, None, None]
-    return out * present[:, None, :, None, :]
+    return out * seen[:, None]
 
 
 NORMALIZE_MODES = ("frame", "sequence")
