@@ -9,6 +9,7 @@ data would be (the layout travels as a YAML file, not as a built-in name).
     python scripts/export_custom.py data/nucla out/xsub --train subject=1,2,3,4,5,6 --test subject=7,8,9,10
     python scripts/export_custom.py data/nucla out/xview2d --train view=1,2 --test view=3 --image-2d
     python scripts/export_custom.py data/nucla out/xview_x12 --train view=1,2 --test view=3 --frame-rate 12
+    python scripts/export_custom.py data/nucla out/xview2d_miss --train view=1,2 --test view=3 --image-2d --miss 0.1
 then: python -m skelcl.train dataset=custom dataset.root=out/v1v2.pkl dataset.layout=out/v1v2_layout.yaml \
           dataset.split=main
 """
@@ -84,7 +85,13 @@ def main() -> None:
                          "of ones, as a 2-D pose estimator's output")
     ap.add_argument("--frame-rate", type=int, default=1, metavar="K",
                     help="write every clip as recorded at K x its frame rate (K x the frames, interpolated)")
+    ap.add_argument("--miss", type=float, default=0.0, metavar="P",
+                    help="write each joint of each frame as (0, 0[, 0]) with probability P (seeded), as the joints "
+                         "an OpenPose-style estimator misses")
     args = ap.parse_args()
+    if not 0 <= args.miss < 1:
+        raise SystemExit(f"--miss must be in [0, 1), got {args.miss}")
+    rng = np.random.default_rng(args.seed + 1)
     if args.frame_rate < 1:
         raise SystemExit(f"--frame-rate must be an integer >= 1, got {args.frame_rate}")
 
@@ -108,6 +115,11 @@ def main() -> None:
             if args.image_2d:
                 ann["keypoint"] = project_to_image(kp)
                 ann["keypoint_score"] = np.ones(kp.shape[:3], np.float32)
+            if args.miss:
+                missed = rng.random(ann["keypoint"].shape[:3]) < args.miss
+                ann["keypoint"] = np.where(missed[..., None], 0.0, ann["keypoint"]).astype(np.float32)
+                if "keypoint_score" in ann:
+                    ann["keypoint_score"] = np.where(missed, 0.0, ann["keypoint_score"]).astype(np.float32)
             annotations.append(ann)
             split[part].append(name)
     out = Path(args.out)
