@@ -89,5 +89,7 @@ def test_depth_passes_silently(caplog, shift):
     data[:, :, -5:] = 0
     with caplog.at_level(logging.WARNING, logger="skelcl"):
         assert warn_not_depth(SimpleNamespace(data=data, origin="kinect.pkl")) is None
+        unit_box = (data - data.min()) / (data.max() - data.min()) * (data != 0)  # every axis scaled into [0, 1]
+        assert warn_not_depth(SimpleNamespace(data=unit_box, origin="sbu.pkl")) is None
         assert warn_not_depth(SimpleNamespace(data=image_keypoints(), origin="pose2d.pkl")) is None
     assert not caplog.records

@@ -63,9 +63,10 @@ def warn_vertical_axis(ds: PreparedDataset, sample: int = 256) -> int | None:
 
 def warn_not_depth(ds: PreparedDataset, sample: int = 256) -> str | None:
     """Warn when the third of three coordinates is not depth: constant over every body's joints (2-D keypoints
-    padded with a zero or a one), or within [0, 1] and far narrower than the figure's x / y extent (a pose
-    estimator's (x, y, score)). skelcl reads C = 3 as x, y, z: the rotation views and the per-clip turn would mix
-    that channel into the coordinates, and 2-D clips would miss the 2-D views. Returns "constant", "score" or None."""
+    padded with a zero or a one), or within [0, 1] while x / y span pixels (a pose estimator's (x, y, score)).
+    Coordinates all normalised to [0, 1] (SBU Kinect Interaction's release, depth included) are not flagged.
+    skelcl reads C = 3 as x, y, z: the rotation views and the per-clip turn would mix that channel into the
+    coordinates, and 2-D clips would miss the 2-D views. Returns "constant", "score" or None."""
     if ds.data.shape[1] != 3 or len(ds.data) == 0:
         return None
     clips = _sample(ds, sample)
@@ -77,7 +78,7 @@ def warn_not_depth(ds: PreparedDataset, sample: int = 256) -> str | None:
     extents = body_extents(clips)
     if float(np.ptp(depth)) == 0.0:
         kind, what = "constant", f"is {float(depth.flat[0]):g} for every joint of every body"
-    elif depth.min() >= 0 and depth.max() <= 1 and max(extents[0], extents[1]) > 4 * extents[2]:
+    elif depth.min() >= 0 and depth.max() <= 1 and max(extents[0], extents[1]) > max(2.0, 4 * extents[2]):
         kind, what = "score", (f"lies in [0, 1] (median extent {extents[2]:.3g}) while x / y span {extents[0]:.3g} / "
                                f"{extents[1]:.3g}: it looks like a detection score, not depth")
     else:
