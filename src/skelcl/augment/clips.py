@@ -91,7 +91,7 @@ def normalize_sequence(x: torch.Tensor, center_joint: int, shoulders: tuple[int,
     A joint at exactly (0, 0[, 0]) in a frame where its body is present is a joint the pose estimator missed (the
     convention of OpenPose-style output): it counts towards neither the centre, the shoulders nor the size, and stays
     at 0, the body's centre, instead of landing at minus the clip's position. Data without such joints, and data
-    already centred on `center_joint` (that joint at 0 throughout), are transformed as if the rule did not exist."""
+    already centred on `center_joint` (that joint at 0 throughout), get the same transform as without this care."""
     present = _present(x)  # (N, T, M)
     seen = (x != 0).any(dim=1)  # (N, T, V, M): joints with a coordinate
     first = seen[..., 0]  # (N, T, V)
