@@ -218,9 +218,9 @@ def test_a_first_frames_method_strides_through_long_clips():
                       queue_size=500, momentum=0.999, projector="none", normalized=False, temporal=temporal)
 
     fast = recipe(372, "first")
-    assert (fast.stride, fast.frames) == (3, 120) and "120 frames (every 3 frames)" in fast.describe()
+    assert (fast.stride, fast.frames) == (3, 120) and "120 frames (stride 3)" in fast.describe()
     native = recipe(31, "first")
-    assert (native.stride, native.frames) == (1, 30) and "every" not in native.describe()
+    assert (native.stride, native.frames) == (1, 30) and "stride" not in native.describe()
     assert (recipe(372, "resize").stride, recipe(372, "resize").frames) == (1, 150)
     assert (recipe(372, "first", stride=2).stride, recipe(372, "first", stride=2).frames) == (2, 150)  # by hand
     cfg = compose_config(["method=ascal"])

@@ -15,7 +15,7 @@ method's:
             resampling a 30-frame recording to 50 frames adds compute, not information. A method that takes the first
             T frames (AS-CAL) instead of resampling the clip takes every s-th frame, s the smallest stride that fits
             the median clip into its T: on a 30 fps recording its window holds the whole median action, as the
-            official T did on NTU; at 360 fps the first 150 frames would hold 0.4 s of it. Measured on N-UCLA
+            official T did on NTU; at ~360 fps its first 150 frames would hold a third of it. Measured on N-UCLA
             resampled to 12x its frame rate (docs/results.md): AS-CAL 67.0 / 69.3 linear / KNN with its first 150
             frames, 78.6 / 79.3 with every 3rd frame, 79.0 / 82.1 at the native rate
 - batch   = the method's batch, lowered to a power of two so that an epoch has >= `min_steps_per_epoch` steps
@@ -146,7 +146,7 @@ class SmallDataRecipe:
         fixes = ", fixed blur/flip/noise ops" if self.augment_fixes else ""
         mirror = {"added": ", 2-D: left/right flip in every shear/rotation view",
                   "no pairs": ", 2-D: no left/right flip (the layout names no left/right pairs)"}.get(self.mirror, "")
-        stride = f" (every {self.stride} frames)" if self.stride > 1 else ""
+        stride = f" (stride {self.stride})" if self.stride > 1 else ""
         return (f"small dataset: {self.clips} clips -> {self.frames} frames{stride}, batch {self.batch_size}, "
                 f"{self.steps} steps ({self.epochs} epochs, warm-up {self.warmup_epochs}), {self._optimiser()}, "
                 f"queue {self.queue_size}, momentum {self.momentum:g}, key encoder copied from the query encoder{head}"
