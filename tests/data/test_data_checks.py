@@ -44,6 +44,14 @@ def test_data_standing_along_another_axis_is_warned_about(caplog, order, axis):
     assert "mocap.pkl" in message and f"tallest along {axis}" in message and "reorder the coordinates" in message
 
 
+def test_figures_without_a_dominant_axis_pass_silently(caplog):
+    """Random keypoints (the README's example data) are as wide as tall: no axis to warn about."""
+    data = np.random.default_rng(0).normal(size=(40, 3, 30, 15, 1)).astype(np.float32)
+    with caplog.at_level(logging.WARNING, logger="skelcl"):
+        warn_vertical_axis(SimpleNamespace(data=data, origin="mydata.pkl"))
+    assert not caplog.records
+
+
 def test_2d_data_is_not_checked():
     assert warn_vertical_axis(SimpleNamespace(data=standing_people()[:, :2], origin="pose2d.pkl")) is None
 

@@ -47,12 +47,14 @@ def body_extents(clips: np.ndarray) -> np.ndarray:
 def warn_vertical_axis(ds: PreparedDataset, sample: int = 256) -> int | None:
     """Warn when 3-D bodies stand along an axis other than y (e.g. z-up motion capture): the view normalisation
     (`dataset.normalize=sequence`, `align_shoulders`) rotates about y and the rotation views assume y is vertical.
-    Returns the detected vertical axis (None for 2-D data)."""
+    Only a clearly taller axis (1.5x y's extent; a standing person is 3x taller than wide) is warned about, so that
+    figures with no dominant axis (random test data, people lying down) pass. Returns the tallest axis (None for
+    2-D data)."""
     if ds.data.shape[1] != 3 or len(ds.data) == 0:
         return None
     extents = body_extents(_sample(ds, sample))
     axis = int(np.argmax(extents))
-    if axis != 1:
+    if axis != 1 and extents[axis] > 1.5 * extents[1]:
         shown = " / ".join(f"{AXES[i]} {e:.3g}" for i, e in enumerate(extents))
         log.warning("%s: the bodies are tallest along %s (median extent %s), but skelcl takes y as the vertical "
                     "axis (the per-clip view normalisation and the rotation views turn about it): reorder the "
