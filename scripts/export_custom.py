@@ -91,9 +91,9 @@ def main() -> None:
     args = ap.parse_args()
     if not 0 <= args.miss < 1:
         raise SystemExit(f"--miss must be in [0, 1), got {args.miss}")
-    rng = np.random.default_rng(args.seed + 1)
     if args.frame_rate < 1:
         raise SystemExit(f"--frame-rate must be an integer >= 1, got {args.frame_rate}")
+    rng = np.random.default_rng(args.seed + 1)  # the misses' draws (--max-train's sample uses args.seed)
 
     p = load_prepared(args.prepared)
     meta = {f: np.asarray(p.meta_fields[f]) for f in p.meta_fields}
