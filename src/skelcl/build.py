@@ -29,7 +29,7 @@ from skelcl.config import (
     checked,
 )
 from skelcl.config_tree import check_tree
-from skelcl.data.checks import warn_label_gaps, warn_not_depth, warn_vertical_axis
+from skelcl.data.checks import warn_coordinates, warn_label_gaps
 from skelcl.data.datamodule import SkeletonDataModule
 from skelcl.divergence import DivergenceGuard
 from skelcl.interruption import InterruptCheckpoint
@@ -157,8 +157,7 @@ def build_datamodule(ds: DatasetConfig, cache_dir: str, batch_size: int, seed: i
         options["num_classes"] = ds.num_classes
     prepared = open_dataset(ds.root, format=ds.format, layout=ds.layout, cache_dir=cache_dir, **options)
     warn_label_gaps(prepared)
-    warn_vertical_axis(prepared)
-    warn_not_depth(prepared)
+    warn_coordinates(prepared)
     train_split, test_split = ds.split_names
     return SkeletonDataModule(prepared, train_split, test_split, batch_size=batch_size,
                               num_workers=ds.num_workers, seed=seed, label_fraction=label_fraction, drop_last=drop_last)

@@ -101,3 +101,16 @@ def test_depth_passes_silently(caplog, shift):
         assert warn_not_depth(SimpleNamespace(data=unit_box, origin="sbu.pkl")) is None
         assert warn_not_depth(SimpleNamespace(data=image_keypoints(), origin="pose2d.pkl")) is None
     assert not caplog.records
+
+
+def test_the_combined_check_runs_both_on_one_sample(caplog):
+    """What the entry point calls: z-up mocap warns about the axis, an (x, y, score) channel about the score."""
+    from skelcl.data.checks import warn_coordinates
+
+    xy = image_keypoints()
+    scores = np.random.default_rng(2).uniform(0.2, 1.0, (xy.shape[0], 1, xy.shape[2], xy.shape[3], 1))
+    with caplog.at_level(logging.WARNING, logger="skelcl"):
+        warn_coordinates(SimpleNamespace(data=standing_people()[:, [0, 2, 1]], origin="mocap.pkl"))
+        warn_coordinates(SimpleNamespace(data=with_third(xy, scores), origin="openpose.pkl"))
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 2 and "tallest along z" in messages[0] and "detection score" in messages[1]

@@ -47,11 +47,6 @@ def first_frames(x: torch.Tensor, frames: int, stride: int = 1) -> torch.Tensor:
     return F.pad(x, (0, 0, 0, 0, 0, frames - t))
 
 
-def _present(x: torch.Tensor) -> torch.Tensor:
-    """(N, T, M) mask of frames in which a body is present (any non-zero coordinate)."""
-    return (x != 0).any(dim=1).any(dim=2)
-
-
 def _turn_to_plus_x(x: torch.Tensor, vx: torch.Tensor, vz: torch.Tensor) -> torch.Tensor:
     """Rotate x (N, C, ...) about the vertical (y) axis so that the direction (vx, ., vz), broadcastable against
     x[:, 0], points along +x; a vector with no horizontal extent leaves x as it is."""
@@ -92,8 +87,8 @@ def normalize_sequence(x: torch.Tensor, center_joint: int, shoulders: tuple[int,
     convention of OpenPose-style output): it counts towards neither the centre, the shoulders nor the size, and stays
     at 0, the body's centre, instead of landing at minus the clip's position. Data without such joints, and data
     already centred on `center_joint` (that joint at 0 throughout), get the same transform as without this care."""
-    present = _present(x)  # (N, T, M)
     seen = (x != 0).any(dim=1)  # (N, T, V, M): joints with a coordinate
+    present = seen.any(dim=2)  # (N, T, M): frames in which a body is present
     first = seen[..., 0]  # (N, T, V)
     centre = x[:, :, :, center_joint, 0]  # (N, C, T)
     origin = _masked_mean(centre, first[:, :, center_joint])  # (N, C); 0 for data already centred on the joint
@@ -105,8 +100,8 @@ def normalize_sequence(x: torch.Tensor, center_joint: int, shoulders: tuple[int,
         out = _turn_to_plus_x(out, vec[:, 0, None, None, None], vec[:, 2, None, None, None])
     # per-frame distances from the centre joint (the clip's mean centre in frames that miss it); the centre joint
     # itself counts with distance 0 so that centred data keeps its size
-    centre = torch.where(first[:, None, :, center_joint], centre, origin[:, :, None])  # (N, C, T)
-    dist = (x[:, :, :, :, 0] - centre[..., None]).norm(dim=1)  # (N, T, V)
+    frame_centre = torch.where(first[:, None, :, center_joint], centre, origin[:, :, None])  # (N, C, T)
+    dist = (x[:, :, :, :, 0] - frame_centre[..., None]).norm(dim=1)  # (N, T, V)
     counted = first.clone()
     counted[:, :, center_joint] = present[:, :, 0]
     dist = torch.where(counted, dist, torch.zeros_like(dist))

@@ -44,15 +44,24 @@ def body_extents(clips: np.ndarray) -> np.ndarray:
     return np.median(spans.transpose(1, 0, 2)[:, present], axis=1)
 
 
-def warn_vertical_axis(ds: PreparedDataset, sample: int = 256) -> int | None:
+def warn_coordinates(ds: PreparedDataset, sample: int = 256) -> None:
+    """Both coordinate checks on one sample of clips (read once from the memory-mapped file)."""
+    if ds.data.shape[1] != 3 or len(ds.data) == 0:
+        return
+    clips = _sample(ds, sample)
+    warn_vertical_axis(ds, clips=clips)
+    warn_not_depth(ds, clips=clips)
+
+
+def warn_vertical_axis(ds: PreparedDataset, sample: int = 256, clips: np.ndarray | None = None) -> int | None:
     """Warn when 3-D bodies stand along an axis other than y (e.g. z-up motion capture): the view normalisation
     (`dataset.normalize=sequence`, `align_shoulders`) rotates about y and the rotation views assume y is vertical.
     Only a clearly taller axis (1.5x y's extent; a standing person is 3x taller than wide) is warned about, so that
     figures with no dominant axis (random test data, people lying down) pass. Returns the tallest axis (None for
-    2-D data)."""
+    2-D data). `clips`: a sample already drawn by `_sample`."""
     if ds.data.shape[1] != 3 or len(ds.data) == 0:
         return None
-    extents = body_extents(_sample(ds, sample))
+    extents = body_extents(_sample(ds, sample) if clips is None else clips)
     axis = int(np.argmax(extents))
     if axis != 1 and extents[axis] > 1.5 * extents[1]:
         shown = " / ".join(f"{AXES[i]} {e:.3g}" for i, e in enumerate(extents))
@@ -63,15 +72,16 @@ def warn_vertical_axis(ds: PreparedDataset, sample: int = 256) -> int | None:
     return axis
 
 
-def warn_not_depth(ds: PreparedDataset, sample: int = 256) -> str | None:
+def warn_not_depth(ds: PreparedDataset, sample: int = 256, clips: np.ndarray | None = None) -> str | None:
     """Warn when the third of three coordinates is not depth: constant over every body's joints (2-D keypoints
     padded with a zero or a one), or within [0, 1] while x / y span pixels (a pose estimator's (x, y, score)).
     Coordinates all normalised to [0, 1] (SBU Kinect Interaction's release, depth included) are not flagged.
     skelcl reads C = 3 as x, y, z: the rotation views and the per-clip turn would mix that channel into the
-    coordinates, and 2-D clips would miss the 2-D views. Returns "constant", "score" or None."""
+    coordinates, and 2-D clips would miss the 2-D views. Returns "constant", "score" or None. `clips`: a sample
+    already drawn by `_sample`."""
     if ds.data.shape[1] != 3 or len(ds.data) == 0:
         return None
-    clips = _sample(ds, sample)
+    clips = _sample(ds, sample) if clips is None else clips
     body = clips[..., 0]  # (N, C, T, V)
     present = (body != 0).any(axis=(1, 3))  # (N, T)
     depth = body[:, 2][present]  # (frames present, V)
