@@ -10,6 +10,8 @@ data would be (the layout travels as a YAML file, not as a built-in name).
     python scripts/export_custom.py data/nucla out/xview2d --train view=1,2 --test view=3 --image-2d
     python scripts/export_custom.py data/nucla out/xview_x12 --train view=1,2 --test view=3 --frame-rate 12
     python scripts/export_custom.py data/nucla out/xview2d_miss --train view=1,2 --test view=3 --image-2d --miss 0.1
+    python scripts/export_custom.py data/nucla out/pairs15 --train subject=1,2,3,4,5,6 --test subject=7,8,9,10 \
+        --max-train 225 --frame-rate 0.5 --joints 4,3,2,5,6,8,9,10,12,13,14,16,17,18,20 --pair --unit-box
 then: python -m skelcl.train dataset=custom dataset.root=out/v1v2.pkl dataset.layout=out/v1v2_layout.yaml \
           dataset.split=main
 """
@@ -33,14 +35,31 @@ def _select(meta: dict, spec: str) -> np.ndarray:
     return np.flatnonzero(np.isin(meta[field], list(wanted)))
 
 
-def _layout_yaml(layout) -> dict:
-    """The layout in the user-facing YAML form (1-based joint numbers, bone = [joint, parent])."""
-    one = [[int(a) + 1, int(b) + 1] for a, b in layout.bones]
-    out = {"name": f"{layout.name}_custom", "num_joints": layout.num_joints, "one_based": True,
-           "center": layout.center + 1, "bones": one, "pairs": [[a + 1, b + 1] for a, b in layout.pairs],
-           "parts": [[j + 1 for j in part] for part in layout.parts]}
+def _layout_yaml(layout, keep: list[int] | None = None) -> dict:
+    """The layout in the user-facing YAML form (1-based joint numbers, bone = [joint, parent]); with `keep` (0-based
+    joints, in their new order) the layout of that subset: a kept joint's parent is its nearest kept ancestor, the
+    root the kept joint nearest the old root, and pairs, parts and shoulders keep their kept joints."""
+    keep = list(range(layout.num_joints)) if keep is None else keep
+    new = {j: i + 1 for i, j in enumerate(keep)}
+    parent = dict(layout.bones)
+    if layout.center not in new or (layout.shoulders and not set(layout.shoulders) <= set(new)):
+        raise SystemExit(f"--joints must keep the centre joint {layout.center + 1} and the shoulders "
+                         f"{[s + 1 for s in layout.shoulders or ()]}")
+
+    def kept_parent(j: int) -> int:
+        while j not in new or j == parent[j]:
+            if j == parent[j]:  # the old root: the new root is the centre joint
+                return new[layout.center]
+            j = parent[j]
+        return new[j]
+
+    bones = [[new[j], new[j] if j == layout.center else kept_parent(parent[j])] for j in keep]
+    out = {"name": f"{layout.name}_custom", "num_joints": len(keep), "one_based": True,
+           "center": new[layout.center], "bones": bones,
+           "pairs": [[new[a], new[b]] for a, b in layout.pairs if a in new and b in new],
+           "parts": [[new[j] for j in part if j in new] for part in layout.parts if set(part) & set(new)]}
     if layout.shoulders is not None:
-        out["shoulders"] = [s + 1 for s in layout.shoulders]
+        out["shoulders"] = [new[s] for s in layout.shoulders]
     return out
 
 
@@ -57,12 +76,12 @@ def project_to_image(kp: np.ndarray, focal: float = 525.0, size: tuple[int, int]
     return np.where(present[..., None], uv, 0.0).astype(np.float32)
 
 
-def resample_time(kp: np.ndarray, factor: int) -> np.ndarray:
-    """(M, T, V, C) -> (M, factor * T, V, C): the clip as a recording at `factor` x the frame rate, each body's
-    coordinates interpolated linearly between neighbouring frames (the nearer frame where either is absent, so no
-    half-present body appears)."""
+def resample_time(kp: np.ndarray, factor: float) -> np.ndarray:
+    """(M, T, V, C) -> (M, round(factor * T), V, C) (at least one frame): the clip as a recording at `factor` x the
+    frame rate, each body's coordinates interpolated linearly between neighbouring frames (the nearer frame where
+    either is absent, so no half-present body appears)."""
     t = kp.shape[1]
-    pos = np.linspace(0, t - 1, factor * t)
+    pos = np.linspace(0, t - 1, max(1, round(factor * t)))
     lo = np.floor(pos).astype(int)
     hi = np.minimum(lo + 1, t - 1)
     w = (pos - lo)[None, :, None, None]
@@ -70,6 +89,30 @@ def resample_time(kp: np.ndarray, factor: int) -> np.ndarray:
     both = present[:, lo] & present[:, hi]
     nearest = np.where(w < 0.5, kp[:, lo], kp[:, hi])
     return np.where(both, kp[:, lo] * (1 - w) + kp[:, hi] * w, nearest).astype(np.float32)
+
+
+def _with_partner(kp: np.ndarray, clip, candidates: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """(1, T, V, C) -> (2, T, V, C): a second performer, another clip of the class resampled to T frames, 1 m to the
+    side along x (camera space), as in two-person recordings."""
+    if kp.shape[0] != 1 or not len(candidates):
+        raise SystemExit("--pair needs single-body clips and at least two clips of every class in each part")
+    other = clip(int(rng.choice(candidates)))
+    other = resample_time(other, kp.shape[1] / other.shape[1])[:, : kp.shape[1]]
+    if other.shape[1] < kp.shape[1]:
+        other = np.concatenate([other, np.repeat(other[:, -1:], kp.shape[1] - other.shape[1], axis=1)], axis=1)
+    shift = np.zeros(kp.shape[-1], np.float32)
+    shift[0] = 1.0
+    present = (other != 0).any(axis=-1, keepdims=True)
+    return np.concatenate([kp, np.where(present, other + shift, 0.0)], axis=0).astype(np.float32)
+
+
+def _to_unit_box(keypoints: list[np.ndarray]) -> None:
+    """Rescale every coordinate axis, in place, to [0, 1] over all present joints of all clips."""
+    present = [(k != 0).any(axis=-1) for k in keypoints]
+    lo = np.min([k[m].min(axis=0) for k, m in zip(keypoints, present) if m.any()], axis=0)
+    hi = np.max([k[m].max(axis=0) for k, m in zip(keypoints, present) if m.any()], axis=0)
+    for k, m in zip(keypoints, present):
+        k[m] = (k[m] - lo) / np.maximum(hi - lo, 1e-9)
 
 
 def main() -> None:
@@ -83,16 +126,26 @@ def main() -> None:
     ap.add_argument("--image-2d", action="store_true",
                     help="write 2-D pixel keypoints (pinhole projection of camera-space 3-D) with a keypoint_score "
                          "of ones, as a 2-D pose estimator's output")
-    ap.add_argument("--frame-rate", type=int, default=1, metavar="K",
-                    help="write every clip as recorded at K x its frame rate (K x the frames, interpolated)")
+    ap.add_argument("--frame-rate", type=float, default=1.0, metavar="K",
+                    help="write every clip as recorded at K x its frame rate (K x the frames, interpolated; K < 1 "
+                         "for a lower rate)")
+    ap.add_argument("--joints", default=None, metavar="J1,J2,...",
+                    help="keep these joints (1-based, in this order; the layout follows), as a sensor with fewer "
+                         "joints would record")
+    ap.add_argument("--pair", action="store_true",
+                    help="two bodies per clip: the second is another clip of the same class from the same part "
+                         "(seeded), resampled to the first's length and standing 1 m to its side along x")
+    ap.add_argument("--unit-box", action="store_true",
+                    help="rescale every axis to [0, 1] over the whole export (present joints only), as releases "
+                         "with normalised coordinates store them")
     ap.add_argument("--miss", type=float, default=0.0, metavar="P",
                     help="write each joint of each frame as (0, 0[, 0]) with probability P (seeded), as the joints "
                          "an OpenPose-style estimator misses")
     args = ap.parse_args()
     if not 0 <= args.miss < 1:
         raise SystemExit(f"--miss must be in [0, 1), got {args.miss}")
-    if args.frame_rate < 1:
-        raise SystemExit(f"--frame-rate must be an integer >= 1, got {args.frame_rate}")
+    if args.frame_rate <= 0:
+        raise SystemExit(f"--frame-rate must be > 0, got {args.frame_rate}")
     rng = np.random.default_rng(args.seed + 1)  # the misses' draws (--max-train's sample uses args.seed)
 
     p = load_prepared(args.prepared)
@@ -102,12 +155,22 @@ def main() -> None:
         raise SystemExit(f"--train {args.train} and --test {args.test} share clips")
     if args.max_train and args.max_train < len(train):
         train = np.sort(np.random.default_rng(args.seed).choice(train, args.max_train, replace=False))
+    keep = None if args.joints is None else [int(j) - 1 for j in args.joints.split(",")]
+    if keep is not None and (min(keep) < 0 or max(keep) >= p.layout.num_joints or len(set(keep)) < len(keep)):
+        raise SystemExit(f"--joints must name distinct joints 1..{p.layout.num_joints}, got {args.joints}")
+    pair_rng = np.random.default_rng(args.seed + 2)
+
+    def clip(i: int) -> np.ndarray:
+        kp = np.asarray(p.data[i][:, : int(p.lengths[i])]).transpose(3, 1, 2, 0)  # (C, T, V, M) -> (M, T, V, C)
+        return kp[:, :, keep] if keep is not None else kp
+
     annotations, split = [], {"main_train": [], "main_test": []}
     for part, idx in (("main_train", train), ("main_test", test)):
         for i in idx:
-            n = int(p.lengths[i])
-            kp = np.asarray(p.data[i][:, :n]).transpose(3, 1, 2, 0)  # (C, T, V, M) -> (M, T, V, C)
-            if args.frame_rate > 1:
+            kp = clip(i)
+            if args.pair:
+                kp = _with_partner(kp, clip, idx[(p.labels[idx] == p.labels[i]) & (idx != i)], pair_rng)
+            if args.frame_rate != 1:
                 kp = resample_time(kp, args.frame_rate)
             name = f"{p.names[i]}"
             ann = {"frame_dir": name, "label": int(p.labels[i]), "total_frames": kp.shape[1],
@@ -122,11 +185,13 @@ def main() -> None:
                     ann["keypoint_score"] = np.where(missed, 0.0, ann["keypoint_score"]).astype(np.float32)
             annotations.append(ann)
             split[part].append(name)
+    if args.unit_box:
+        _to_unit_box([a["keypoint"] for a in annotations])
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out.with_suffix(".pkl"), "wb") as f:
         pickle.dump({"split": split, "annotations": annotations, "class_names": list(p.class_names)}, f)
-    Path(f"{out}_layout.yaml").write_text(yaml.safe_dump(_layout_yaml(p.layout), sort_keys=False))
+    Path(f"{out}_layout.yaml").write_text(yaml.safe_dump(_layout_yaml(p.layout, keep), sort_keys=False))
     print(f"{out}.pkl: {len(train)} train / {len(test)} test clips, {p.num_classes} classes "
           f"(labels present: train {len(np.unique(p.labels[train]))}, test {len(np.unique(p.labels[test]))})")
 

@@ -29,3 +29,48 @@ def test_resample_time_interpolates_and_keeps_absent_bodies_whole():
     assert second[0] == 0 and second[-1] == 7  # absent at the start, no blend of 0 and 5 in between
     assert set(second[:5].tolist()) == {0.0, 5.0} and second[5] == 5.5  # positions 0..1: nearest; 1.25: linear
     np.testing.assert_array_equal(resample_time(kp, 1), kp)
+
+
+def test_resample_time_to_a_lower_rate():
+    resample_time = load_script().resample_time
+    kp = np.arange(10, dtype=np.float32).reshape(1, 10, 1, 1) + 1
+    out = resample_time(kp, 0.5)
+    assert out.shape == (1, 5, 1, 1)
+    np.testing.assert_allclose(out[0, :, 0, 0], np.linspace(1, 10, 5), rtol=1e-6)  # first and last frames kept
+
+
+def test_joint_subset_layout_reparents_to_the_nearest_kept_ancestor():
+    from skelcl.data.layouts import get_layout
+    from skelcl.data.readers import load_layout
+
+    script = load_script()
+    kinect20 = get_layout("kinect20")
+    keep = [j - 1 for j in (4, 3, 2, 5, 6, 8, 9, 10, 12, 13, 14, 16, 17, 18, 20)]  # drops hip centre, wrists, ankles
+    spec = script._layout_yaml(kinect20, keep)
+    layout = load_layout(spec)  # a valid layout for dataset=custom
+    assert layout.num_joints == 15 and layout.center == keep.index(kinect20.center)
+    parent = dict(layout.bones)
+    new = {old: i for i, old in enumerate(keep)}
+    assert parent[new[7]] == new[5]  # hand -> elbow (the wrist is gone)
+    assert parent[new[12]] == new[1]  # left hip -> spine (the hip centre is gone)
+    assert layout.shoulders == (new[4], new[8])
+    assert sorted(len(p) for p in layout.parts) == [3, 3, 3, 3, 3]
+    assert script._layout_yaml(kinect20)["num_joints"] == 20  # no subset: the layout as it is
+
+
+def test_partner_and_unit_box():
+    script = load_script()
+    rng = np.random.default_rng(0)
+    clips = {0: rng.normal(size=(1, 6, 2, 3)).astype(np.float32), 1: rng.normal(size=(1, 9, 2, 3)).astype(np.float32)}
+    two = script._with_partner(clips[0], clips.__getitem__, np.array([1]), np.random.default_rng(0))
+    assert two.shape == (2, 6, 2, 3)
+    np.testing.assert_array_equal(two[0], clips[0][0])
+    np.testing.assert_allclose(two[1, [0, -1]] - [1.0, 0, 0], clips[1][0, [0, -1]], rtol=1e-5)  # ends kept, shifted
+    two[1, 2] = 0  # the partner absent in one frame
+    kps = [two, clips[1].copy()]
+    script._to_unit_box(kps)
+    present = np.concatenate([(k != 0).any(-1).ravel() for k in kps])
+    coords = np.concatenate([k.reshape(-1, 3) for k in kps])[present]
+    np.testing.assert_allclose(coords.min(0), 0, atol=1e-6)
+    np.testing.assert_allclose(coords.max(0), 1, atol=1e-6)
+    assert (two[1, 2] == 0).all()  # absent joints stay absent
