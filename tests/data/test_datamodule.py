@@ -70,3 +70,15 @@ def test_drop_last_switch(prepared, drop_last, batches):
     dm = SkeletonDataModule(prepared, "x_train", "x_test", batch_size=7, drop_last=drop_last)
     sizes = [len(b["label"]) for b in dm.train_dataloader()]
     assert len(sizes) == batches and sum(sizes) == (28 if drop_last else 30)
+
+
+@pytest.mark.parametrize("batch_size, sizes", [(29, [29]), (28, [28, 2]), (30, [30])])
+def test_a_lone_last_clip_is_left_out_when_the_partial_batch_is_kept(prepared, batch_size, sizes):
+    """30 training clips: batches of 29 would leave one clip alone (no pair to contrast, BatchNorm fails on it)."""
+    dm = SkeletonDataModule(prepared, "x_train", "x_test", batch_size=batch_size, drop_last=False)
+    loader = dm.train_dataloader()
+    seen = [b["index"].tolist() for b in loader]
+    assert [len(s) for s in seen] == sizes
+    if batch_size == 29:  # a different clip is left out in another epoch
+        loader.sampler.set_epoch(1)
+        assert set(next(iter(loader))["index"].tolist()) != set(seen[0])

@@ -57,3 +57,17 @@ def test_collapse_verdict_reads_the_tail_of_the_run():
     # a loss above chance (hard negatives at a sharp temperature) is not collapse
     assert collapse_verdict([0.1] * 4, [7.0, 7.5, 7.9, 8.0], chance) is None
     assert collapse_verdict([], [], chance) is None
+
+
+def test_a_one_clip_batch_records_no_query_cosine():
+    """The last partial batch of a method that keeps it can hold one clip: no pair, no cosine (not NaN, which the
+    divergence check would stop the run on)."""
+    from types import SimpleNamespace
+
+    from skelcl.methods.base import ContrastiveMethod
+
+    step = SimpleNamespace(_query_cosine=None)
+    ContrastiveMethod.monitor_collapse(step, torch.randn(1, 8))
+    assert step._query_cosine is None
+    ContrastiveMethod.monitor_collapse(step, torch.randn(4, 8))
+    assert torch.isfinite(step._query_cosine)

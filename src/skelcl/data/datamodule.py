@@ -104,6 +104,9 @@ class SkeletonDataModule(L.LightningDataModule):
     def num_classes(self) -> int:
         return self.prepared.num_classes
 
+    def _world(self) -> int:
+        return self.trainer.world_size if self.trainer is not None else 1
+
     def _loader(self, indices: np.ndarray, shuffle: bool, drop_last: bool) -> DataLoader:
         ds = ClipDataset(self.prepared, indices)
         world, rank = 1, 0
@@ -122,7 +125,11 @@ class SkeletonDataModule(L.LightningDataModule):
                           pin_memory=torch.cuda.is_available(), generator=torch.Generator().manual_seed(self.seed))
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader(self.train_idx, shuffle=True, drop_last=self.drop_last)
+        # A last batch of one clip has no pair to contrast and stops BatchNorm in training mode; where keeping the
+        # partial batch would leave exactly one clip over, that clip (a different one each epoch) is left out.
+        per_process = -(-len(self.train_idx) // self._world())  # the sampler's share of each process (padded)
+        lone = per_process > 1 and per_process % self.batch_size == 1
+        return self._loader(self.train_idx, shuffle=True, drop_last=self.drop_last or lone)
 
     def feature_loader(self, which: str, batch_size: int | None = None) -> DataLoader:
         """Un-shuffled loader over the train or test split for feature extraction (single process)."""

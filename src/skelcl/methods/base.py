@@ -217,8 +217,8 @@ class ContrastiveMethod(L.LightningModule):
 
     def monitor_collapse(self, z: torch.Tensor) -> None:
         """Record the step's first query-embedding batch for `train/query_cosine` (the basic view, for methods
-        that draw several query views)."""
-        if self._query_cosine is None:
+        that draw several query views). A one-clip batch has no pair and records nothing."""
+        if self._query_cosine is None and z.shape[0] > 1:
             self._query_cosine = mean_pairwise_cosine(z)
 
     @torch.no_grad()
