@@ -126,3 +126,18 @@ def test_fold_sweep_keeps_each_folds_identity(tmp_path, cache_dir, custom_data):
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = [json.loads(p.read_text())[0] for p in sorted((tmp_path / "sweep").glob("*/results.json"))]
     assert [(r["dataset_file"], r["split"]) for r in rows] == [("fold1", None), ("fold2", None)]
+
+
+def test_part_swap_on_a_layout_without_parts_fails_before_training(tmp_path, cache_dir, custom_data):
+    """SkeAttnCLR's part swap needs the layout's body parts: without them the run stops at the start, naming the
+    dataset, the layout and the fix (not with a traceback at the first training step)."""
+    from skelcl.build import ConfigError, build_data, build_method
+    from tests.conftest import compose_train
+
+    (custom_data / "noparts.yaml").write_text("\n".join(line for line in LAYOUT.splitlines()
+                                                        if not line.startswith("parts")))
+    args = [*custom_args(custom_data, "mydata", "skeattnclr"), f"dataset.layout={custom_data / 'noparts.yaml'}"]
+    cfg = compose_train([*CUSTOM_TINY, *args], tmp_path, cache_dir)
+    run, dm, _ = build_data(cfg)
+    with pytest.raises(ConfigError, match=r"mydata.pkl.*swaps body parts.*'my15' defines none: add `parts:`"):
+        build_method(run, dm, 1)

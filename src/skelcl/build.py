@@ -213,6 +213,12 @@ def build_method(run: RunConfig, dm: SkeletonDataModule, epochs: int):
     if channels == 2 and ds.align_shoulders:
         raise ConfigError(f"{where}: 'dataset.align_shoulders' rotates about the vertical axis, which needs 3-D "
                           "coordinates; the clips are 2-D (x, y): set dataset.align_shoulders=false")
+    swaps = [name for name, specs in (cfg.method.model.get("views") or {}).items()
+             if any(not isinstance(spec, str) and spec.get("op") == "part_swap" for spec in specs)]
+    if swaps and not dm.layout.parts:
+        raise ConfigError(f"{where}: method '{cfg.method.name}' swaps body parts (view '{swaps[0]}'), but layout "
+                          f"'{dm.layout.name}' defines none: add `parts:` to the layout (lists of joints, e.g. trunk, "
+                          "two arms, two legs; docs/datasets.md)")
     return target(**_method_kwargs(layout=dm.layout, num_classes=dm.num_classes, bodies=dm.prepared.shape[4],
                                    channels=channels, encoder=encoder_cfg, stream=cfg.stream.name, clip=run.clip,
                                    schedule=run.schedule, run_epochs=epochs, seed=cfg.seed,
