@@ -6,7 +6,10 @@ import math
 
 import numpy as np
 import pytest
+import torch
+from omegaconf import OmegaConf
 
+from skelcl.data.layouts import NTU25
 from skelcl.small_data import SmallDataConfig, applies, apply, derive
 from tests.conftest import compose_config
 
@@ -274,3 +277,27 @@ def test_every_rule_field_can_be_set_from_the_command_line():
     assert set(cfg.small_data) == {f.name for f in dataclasses.fields(SmallDataConfig)}
     assert cfg.small_data.mirror_2d is False and cfg.small_data.augment_fixes is False
     assert cfg.small_data.normalize_embeddings is False and cfg.small_data.stride == 2
+
+
+@pytest.mark.parametrize("median, frames, chunk", [(20, 20, 1), (31, 30, 2), (45, 40, 2), (62, 60, 4), (300, 64, 4)])
+def test_part_swap_keeps_its_share_of_a_shorter_clip(median, frames, chunk):
+    """SkeAttnCLR swaps 4-7 chunks of 4 frames at its 64 frames (25-44 % of the clip). When the rule shortens the clip
+    the chunk shrinks with it (at 20 frames 4-7 chunks of 4 would cover 80-100 %); the start line says so."""
+    from skelcl.augment.ops import part_swap_with_params
+
+    cfg = compose_config(["method=skeattnclr"])
+    recipe = derive(SmallDataConfig(), clips=1019, median_length=median, frames=64, batch_size=128,
+                    queue_size=32768, momentum=0.996, projector="mlp_bn")
+    apply(cfg, recipe)
+    assert recipe.frames == frames and cfg.method.model.views.mix[0].chunk == chunk
+    assert f"{frames} frames (part swap in chunks of {chunk})" in recipe.describe()
+    x = torch.zeros(8, 3, frames, 25, 2)
+    params = {k: v for k, v in OmegaConf.to_container(cfg.method.model.views.mix[0]).items() if k != "op"}
+    swapped = []
+    for seed in range(200):  # the swapped frame range covers at most 7 chunks, i.e. under half of the clip
+        _, _, r, _ = part_swap_with_params(x, torch.Generator().manual_seed(seed), NTU25, **params)
+        swapped.append(int(r.sum()))
+    assert 4 * chunk <= min(swapped) and max(swapped) <= 7 * chunk <= 0.5 * frames + 1
+    other = compose_config(["method=skeletonclr"])  # no part swap: nothing said, nothing written
+    apply(other, nucla_like())
+    assert "part swap" not in nucla_like().describe() and "mix" not in other.method.model.views

@@ -18,6 +18,10 @@ method's:
             official T did on NTU; at ~360 fps its first 150 frames would hold a third of it. Measured on N-UCLA
             resampled to 12x its frame rate (docs/results.md): AS-CAL 67.0 / 69.3 linear / KNN with its first 150
             frames, 78.6 / 79.3 with every 3rd frame, 79.0 / 82.1 at the native rate
+            A view op that counts frames keeps its share of the clip: SkeAttnCLR's part swap pastes 4-7 chunks of 4
+            frames of 64 (a quarter to under half of the clip); at 20 frames the same chunks covered 80-100 % of
+            it, so the "mixed" query was mostly another clip while its positive stayed this one. Its chunk is scaled
+            by frames / the method's frames (20 frames: chunks of 1)
 - batch   = the method's batch, lowered to a power of two so that an epoch has >= `min_steps_per_epoch` steps
             (but not below 16 clips, where BatchNorm statistics turn to noise)
 - steps   = `samples` / batch (the budget, counted in clips drawn), as whole epochs; LR milestones, warm-up and
@@ -66,11 +70,13 @@ through `small_data.*`.
 
 from __future__ import annotations
 
+import inspect
 import math
 from dataclasses import dataclass
 
 from omegaconf import DictConfig, open_dict
 
+from skelcl.augment.ops import part_swap_with_params
 from skelcl.methods.aimclr import QUIRK_OP_PARAMS
 
 
@@ -134,6 +140,8 @@ class SmallDataRecipe:
     mirror: str = "no"  # 2-D clips: "added" (views get a left/right flip), "no pairs" (none: the layout has no pairs)
     normalize: bool = False  # the method's unnormalised embeddings are L2-normalised
     stride: int = 1  # a first-T-frames method takes every stride-th frame
+    time_scale: float = 1.0  # frames / the method's frames: view ops that count frames are scaled by it
+    swap_chunk: int | None = None  # the part swap's chunk after scaling (set by `apply`; None: no part swap)
 
     def _optimiser(self) -> str:
         if self.optimizer == "adam":
@@ -146,8 +154,10 @@ class SmallDataRecipe:
         fixes = ", fixed blur/flip/noise ops" if self.augment_fixes else ""
         mirror = {"added": ", 2-D: left/right flip in every shear/rotation view",
                   "no pairs": ", 2-D: no left/right flip (the layout names no left/right pairs)"}.get(self.mirror, "")
-        stride = f" (stride {self.stride})" if self.stride > 1 else ""
-        return (f"small dataset: {self.clips} clips -> {self.frames} frames{stride}, batch {self.batch_size}, "
+        timing = f" (stride {self.stride})" if self.stride > 1 else ""
+        if self.swap_chunk is not None:
+            timing += f" (part swap in chunks of {self.swap_chunk})"
+        return (f"small dataset: {self.clips} clips -> {self.frames} frames{timing}, batch {self.batch_size}, "
                 f"{self.steps} steps ({self.epochs} epochs, warm-up {self.warmup_epochs}), {self._optimiser()}, "
                 f"queue {self.queue_size}, momentum {self.momentum:g}, key encoder copied from the query encoder{head}"
                 f"{normalized}{fixes}{mirror}, linear probe: cross-validated logistic regression")
@@ -192,6 +202,7 @@ def derive(rule: SmallDataConfig, clips: int, median_length: float, frames: int,
     stride = 1
     if temporal == "first":
         stride = rule.stride or max(1, math.ceil(median_length / frames))
+    method_frames = frames
     frames = rule.frames or min(frames, max(20, int(round(median_length / stride / 10)) * 10))
     mirror = "no"
     if channels == 2 and rule.mirror_2d:
@@ -201,7 +212,8 @@ def derive(rule: SmallDataConfig, clips: int, median_length: float, frames: int,
                            optimizer=rule.optimizer, lr=rule.lr,
                            projector="mlp_bn_out" if projector in ("mlp", "mlp_bn") else None,
                            augment_fixes=rule.augment_fixes, mirror=mirror,
-                           normalize=rule.normalize_embeddings and not normalized, stride=stride)
+                           normalize=rule.normalize_embeddings and not normalized, stride=stride,
+                           time_scale=frames / method_frames)
 
 
 def apply(cfg: DictConfig, recipe: SmallDataRecipe) -> None:
@@ -234,6 +246,7 @@ def apply(cfg: DictConfig, recipe: SmallDataRecipe) -> None:
             fix_augmentation(model)
         if recipe.mirror == "added":
             add_mirror(model)
+        recipe.swap_chunk = scale_swap_chunks(model, recipe.time_scale)
 
 
 def fix_augmentation(model: DictConfig) -> None:
@@ -246,6 +259,19 @@ def fix_augmentation(model: DictConfig) -> None:
             model.views[name] = [_fixed(spec, op, param) for spec in specs]
 
 
+def scale_swap_chunks(model: DictConfig, scale: float) -> int | None:
+    """Scale the frame chunk of every part-swap op in the method's views by `scale` (at least 1 frame), so that the
+    swapped block keeps its share of a shorter clip; return the new chunk, or None when no view swaps parts."""
+    chunk = None
+    for specs in (model.get("views") or {}).values():
+        for spec in specs:
+            if not isinstance(spec, str) and spec.get("op") == "part_swap":
+                own = int(spec.get("chunk", SWAP_CHUNK))
+                spec["chunk"] = chunk = max(1, int(round(own * scale)))
+    return chunk
+
+
+SWAP_CHUNK = inspect.signature(part_swap_with_params).parameters["chunk"].default
 GEOMETRIC_OPS = ("shear", "rotate")
 MIRROR = {"op": "flip", "p": 0.5, "reflect_coords": True}
 
