@@ -298,6 +298,9 @@ def test_part_swap_keeps_its_share_of_a_shorter_clip(median, frames, chunk):
         _, _, r, _ = part_swap_with_params(x, torch.Generator().manual_seed(seed), NTU25, **params)
         swapped.append(int(r.sum()))
     assert 4 * chunk <= min(swapped) and max(swapped) <= 7 * chunk <= 0.5 * frames + 1
+    bare = compose_config(["method=skeattnclr", "method.model.views.mix=[part_swap]"])  # the op's defaults
+    apply(bare, recipe)
+    assert bare.method.model.views.mix[0].chunk == chunk
     other = compose_config(["method=skeletonclr"])  # no part swap: nothing said, nothing written
     apply(other, nucla_like())
     assert "part swap" not in nucla_like().describe() and "mix" not in other.method.model.views

@@ -17,7 +17,7 @@ method's:
             the median clip into its T: on a 30 fps recording its window holds the whole median action, as the
             official T did on NTU; at ~360 fps its first 150 frames would hold a third of it. Measured on N-UCLA
             resampled to 12x its frame rate (docs/results.md): AS-CAL 67.0 / 69.3 linear / KNN with its first 150
-            frames, 78.6 / 79.3 with every 3rd frame, 79.0 / 82.1 at the native rate
+            frames, 78.6 / 79.3 with every 3rd frame, 79.0 / 82.1 at the native rate.
             A view op that counts frames keeps its share of the clip: SkeAttnCLR's part swap pastes 4-7 chunks of 4
             frames of 64 (a quarter to under half of the clip); at 20 frames the same chunks covered 80-100 % of
             it, so the "mixed" query was mostly another clip while its positive stayed this one. Its chunk is scaled
@@ -263,11 +263,12 @@ def scale_swap_chunks(model: DictConfig, scale: float) -> int | None:
     """Scale the frame chunk of every part-swap op in the method's views by `scale` (at least 1 frame), so that the
     swapped block keeps its share of a shorter clip; return the new chunk, or None when no view swaps parts."""
     chunk = None
-    for specs in (model.get("views") or {}).values():
+    for name, specs in (model.get("views") or {}).items():
+        specs = [{"op": spec} if isinstance(spec, str) else spec for spec in specs]
         for spec in specs:
-            if not isinstance(spec, str) and spec.get("op") == "part_swap":
-                own = int(spec.get("chunk", SWAP_CHUNK))
-                spec["chunk"] = chunk = max(1, int(round(own * scale)))
+            if spec.get("op") == "part_swap":
+                spec["chunk"] = chunk = max(1, int(round(int(spec.get("chunk", SWAP_CHUNK)) * scale)))
+        model.views[name] = specs
     return chunk
 
 
