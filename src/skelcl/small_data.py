@@ -264,6 +264,8 @@ def scale_swap_chunks(model: DictConfig, scale: float) -> int | None:
     swapped block keeps its share of a shorter clip; return the new chunk, or None when no view swaps parts."""
     chunk = None
     for name, specs in (model.get("views") or {}).items():
+        if "part_swap" not in [spec if isinstance(spec, str) else spec.get("op") for spec in specs]:
+            continue  # other views stay exactly as written
         specs = [{"op": spec} if isinstance(spec, str) else spec for spec in specs]
         for spec in specs:
             if spec.get("op") == "part_swap":
