@@ -225,15 +225,17 @@ def _wait(cond, timeout: float) -> bool:
 
 @pytest.fixture
 def slow_prepare(tmp_path):
-    """Start `prepare ntu60` (2 workers, 0.5 s per file: 10 s in all, so a loaded machine still signals it mid-run) in
-    its own session; yields once both workers parse."""
+    """Start `prepare ntu60` (2 workers, 0.2 s per file) in its own session; yields once both workers parse."""
     raw = fx.make_ntu_tree(tmp_path / "raw", NAMES, frames=4, bodies=1)
     script, marks, out = tmp_path / "slow.py", tmp_path / "marks", tmp_path / "out" / "ntu"
     script.write_text(textwrap.dedent(SLOW_PREPARE))
     marks.mkdir()
-    args = [sys.executable, str(script), str(marks), "0.5", "ntu60", "--raw", str(raw), "--out", str(out),
+    args = [sys.executable, str(script), str(marks), "0.2", "ntu60", "--raw", str(raw), "--out", str(out),
             "--workers", "2", "--no-progress", "--missing", "none"]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    # as from a terminal: a shell without job control starts background jobs with SIGINT ignored, which the child
+    # would inherit (and then never see Ctrl-C)
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         if not _wait(lambda: len(_workers(marks)) >= 2 or proc.poll() is not None, 60) or proc.poll() is not None:
             pytest.fail(f"prepare did not start two workers: {proc.communicate(timeout=30)}")
