@@ -37,8 +37,8 @@ def _select(meta: dict, spec: str) -> np.ndarray:
 
 def _layout_yaml(layout, keep: list[int] | None = None) -> dict:
     """The layout in the user-facing YAML form (1-based joint numbers, bone = [joint, parent]); with `keep` (0-based
-    joints, in their new order) the layout of that subset: a kept joint's parent is its nearest kept ancestor, the
-    root the kept joint nearest the old root, and pairs, parts and shoulders keep their kept joints."""
+    joints, in their new order) the layout of that subset: a kept joint's parent is its nearest kept ancestor (the
+    centre joint where that chain ends at a dropped root), and pairs, parts and shoulders keep their kept joints."""
     keep = list(range(layout.num_joints)) if keep is None else keep
     new = {j: i + 1 for i, j in enumerate(keep)}
     parent = dict(layout.bones)
@@ -47,13 +47,13 @@ def _layout_yaml(layout, keep: list[int] | None = None) -> dict:
                          f"{[s + 1 for s in layout.shoulders or ()]}")
 
     def kept_parent(j: int) -> int:
-        while j not in new or j == parent[j]:
-            if j == parent[j]:  # the old root: the new root is the centre joint
+        while j not in new:
+            if j == parent[j]:  # the old root is dropped: the centre joint becomes the root
                 return new[layout.center]
             j = parent[j]
         return new[j]
 
-    bones = [[new[j], new[j] if j == layout.center else kept_parent(parent[j])] for j in keep]
+    bones = [[new[j], new[j] if j == parent[j] else kept_parent(parent[j])] for j in keep]
     out = {"name": f"{layout.name}_custom", "num_joints": len(keep), "one_based": True,
            "center": new[layout.center], "bones": bones,
            "pairs": [[new[a], new[b]] for a, b in layout.pairs if a in new and b in new],

@@ -74,3 +74,12 @@ def test_partner_and_unit_box():
     np.testing.assert_allclose(coords.min(0), 0, atol=1e-6)
     np.testing.assert_allclose(coords.max(0), 1, atol=1e-6)
     assert (two[1, 2] == 0).all()  # absent joints stay absent
+
+
+def test_the_whole_layout_is_written_as_it_is():
+    from skelcl.data.layouts import NTU25, get_layout
+
+    script = load_script()
+    for layout in (NTU25, get_layout("kinect20")):
+        spec = script._layout_yaml(layout)
+        assert [tuple(b) for b in spec["bones"]] == [(c + 1, p + 1) for c, p in layout.bones]
