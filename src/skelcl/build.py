@@ -213,8 +213,9 @@ def build_method(run: RunConfig, dm: SkeletonDataModule, epochs: int):
     if channels == 2 and ds.align_shoulders:
         raise ConfigError(f"{where}: 'dataset.align_shoulders' rotates about the vertical axis, which needs 3-D "
                           "coordinates; the clips are 2-D (x, y): set dataset.align_shoulders=false")
-    swaps = [name for name, specs in (cfg.method.model.get("views") or {}).items()
-             if any((spec if isinstance(spec, str) else spec.get("op")) == "part_swap" for spec in specs)]
+    from skelcl.augment.views import op_names
+
+    swaps = [name for name, specs in (cfg.method.model.get("views") or {}).items() if "part_swap" in op_names(specs)]
     if swaps and not dm.layout.parts:
         raise ConfigError(f"{where}: method '{cfg.method.name}' swaps body parts (view '{swaps[0]}'), but layout "
                           f"'{dm.layout.name}' defines none: add `parts:` to the layout (lists of joints, e.g. trunk, "

@@ -77,6 +77,7 @@ from dataclasses import dataclass
 from omegaconf import DictConfig, open_dict
 
 from skelcl.augment.ops import part_swap_with_params
+from skelcl.augment.views import op_names, op_spec
 from skelcl.methods.aimclr import QUIRK_OP_PARAMS
 
 
@@ -264,9 +265,9 @@ def scale_swap_chunks(model: DictConfig, scale: float) -> int | None:
     swapped block keeps its share of a shorter clip; return the new chunk, or None when no view swaps parts."""
     chunk = None
     for name, specs in (model.get("views") or {}).items():
-        if "part_swap" not in [spec if isinstance(spec, str) else spec.get("op") for spec in specs]:
+        if "part_swap" not in op_names(specs):
             continue  # other views stay exactly as written
-        specs = [{"op": spec} if isinstance(spec, str) else spec for spec in specs]
+        specs = [op_spec(spec) for spec in specs]
         for spec in specs:
             if spec.get("op") == "part_swap":
                 spec["chunk"] = chunk = max(1, int(round(int(spec.get("chunk", SWAP_CHUNK)) * scale)))
@@ -284,14 +285,13 @@ def add_mirror(model: DictConfig) -> None:
     that act on an already augmented clip (SkeAttnCLR's part-swap `mix`) have no geometric op and are left alone;
     views with a flip (AimCLR's extreme view, HiCLR's strong ones) keep their own."""
     for name, specs in (model.get("views") or {}).items():
-        ops = [spec if isinstance(spec, str) else spec.get("op") for spec in specs]
+        ops = op_names(specs)
         if any(op in GEOMETRIC_OPS for op in ops) and "flip" not in ops:
             model.views[name] = [*specs, dict(MIRROR)]
 
 
 def _fixed(spec, op: str, param: str):
-    if isinstance(spec, str):
-        spec = {"op": spec}
+    spec = op_spec(spec)
     if spec.get("op") == op:
         spec[param] = True
     return spec

@@ -43,6 +43,16 @@ def _to_plain(obj: Any) -> Any:
     return obj
 
 
+def op_spec(spec: Any) -> Any:
+    """An op spec as written in a view's list, as a mapping: a bare op name (`flip`) is `{op: flip}`."""
+    return {"op": spec} if isinstance(spec, str) else spec
+
+
+def op_names(specs: Iterable[Any]) -> list[Any]:
+    """The op names of a view's specs, whether written as mappings or bare names."""
+    return [op_spec(spec).get("op") for spec in specs]
+
+
 def _tupled(v: Any) -> Any:
     """YAML lists -> tuples (recursively), so tuple-typed parameters accept them."""
     if isinstance(v, list):
@@ -76,9 +86,7 @@ class View(torch.nn.Module):
             self._ops.append((name, functools.partial(fn, **params), frozenset(_op_params(fn))))
 
     def _resolve(self, i: int, spec: Any) -> tuple[str, Callable[..., Tensor], dict[str, Any]]:
-        spec = _to_plain(spec)
-        if isinstance(spec, str):
-            spec = {"op": spec}
+        spec = op_spec(_to_plain(spec))
         if not isinstance(spec, Mapping):
             raise ViewConfigError(f"op spec #{i} must be a mapping with an 'op' key, got {spec!r}")
         spec = dict(spec)

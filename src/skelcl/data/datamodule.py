@@ -109,9 +109,7 @@ class SkeletonDataModule(L.LightningDataModule):
 
     def _loader(self, indices: np.ndarray, shuffle: bool, drop_last: bool) -> DataLoader:
         ds = ClipDataset(self.prepared, indices)
-        world, rank = 1, 0
-        if self.trainer is not None:
-            world, rank = self.trainer.world_size, self.trainer.global_rank
+        world, rank = self._world(), (self.trainer.global_rank if self.trainer is not None else 0)
         # One sampler for 1 or many processes: seeded, reshuffled per epoch via set_epoch (called by Lightning),
         # so a resumed run sees the same order as an uninterrupted one.
         sampler = DistributedSampler(ds, num_replicas=world, rank=rank, shuffle=shuffle, seed=self.seed,

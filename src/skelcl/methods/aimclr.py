@@ -39,6 +39,7 @@ from lightning.pytorch.utilities import rank_zero_info
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch import Tensor
 
+from skelcl.augment.views import op_spec
 from skelcl.encoders.contract import require as require_capability
 from skelcl.methods.base import ContrastiveMethod
 from skelcl.methods.eadm import EADM
@@ -105,7 +106,7 @@ def apply_quirk_flags(views: Mapping[str, Sequence[Any]], **flags: bool) -> dict
     for name, specs in _plain(dict(views)).items():
         patched = []
         for spec in _plain(specs) or []:
-            spec = {"op": spec} if isinstance(spec, str) else dict(_plain(spec))
+            spec = dict(op_spec(_plain(spec)))
             for flag, value in flags.items():
                 op, param = QUIRK_OP_PARAMS[flag]
                 if spec.get("op") != op:
