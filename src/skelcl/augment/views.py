@@ -22,7 +22,7 @@ from torch import Tensor
 from skelcl.augment.ops import OPS
 from skelcl.data.layouts import Layout
 
-__all__ = ["View", "ViewConfigError", "build_view"]
+__all__ = ["View", "ViewConfigError", "build_view", "op_names", "op_spec", "to_plain"]
 
 # positional arguments every op takes; not configurable
 _RESERVED = ("x", "g")
@@ -32,7 +32,7 @@ class ViewConfigError(ValueError):
     """An augmentation pipeline definition that names an unknown op or parameter, or is malformed."""
 
 
-def _to_plain(obj: Any) -> Any:
+def to_plain(obj: Any) -> Any:
     """OmegaConf containers -> plain dict/list (resolved); anything else unchanged."""
     try:
         from omegaconf import DictConfig, ListConfig, OmegaConf
@@ -75,7 +75,7 @@ class View(torch.nn.Module):
         self.layout = layout
         self.specs: list[dict[str, Any]] = []
         self._ops: list[tuple[str, Callable[..., Tensor], frozenset[str]]] = []
-        specs = _to_plain(specs)
+        specs = to_plain(specs)
         if specs is None:
             specs = []
         if isinstance(specs, Mapping) or not isinstance(specs, Sequence) or isinstance(specs, str):
@@ -86,7 +86,7 @@ class View(torch.nn.Module):
             self._ops.append((name, functools.partial(fn, **params), frozenset(_op_params(fn))))
 
     def _resolve(self, i: int, spec: Any) -> tuple[str, Callable[..., Tensor], dict[str, Any]]:
-        spec = op_spec(_to_plain(spec))
+        spec = op_spec(to_plain(spec))
         if not isinstance(spec, Mapping):
             raise ViewConfigError(f"op spec #{i} must be a mapping with an 'op' key, got {spec!r}")
         spec = dict(spec)

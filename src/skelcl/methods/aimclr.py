@@ -36,10 +36,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from lightning.pytorch.utilities import rank_zero_info
-from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch import Tensor
 
-from skelcl.augment.views import op_spec
+from skelcl.augment.views import op_spec, to_plain
 from skelcl.encoders.contract import require as require_capability
 from skelcl.methods.base import ContrastiveMethod
 from skelcl.methods.eadm import EADM
@@ -95,18 +94,14 @@ def extreme_ops(
     return normal_ops() + [dict(by_digit[d]) for d in order]
 
 
-def _plain(obj: Any) -> Any:
-    return OmegaConf.to_container(obj, resolve=True) if isinstance(obj, (DictConfig, ListConfig)) else obj
-
-
 def apply_quirk_flags(views: Mapping[str, Sequence[Any]], **flags: bool) -> dict[str, list[dict[str, Any]]]:
     """Copy of `views` with each flag (QUIRK_OP_PARAMS) written into every op it governs; a view that already sets
     that parameter to a different value is a config conflict."""
     out: dict[str, list[dict[str, Any]]] = {}
-    for name, specs in _plain(dict(views)).items():
+    for name, specs in to_plain(dict(views)).items():
         patched = []
-        for spec in _plain(specs) or []:
-            spec = dict(op_spec(_plain(spec)))
+        for spec in to_plain(specs) or []:
+            spec = dict(op_spec(to_plain(spec)))
             for flag, value in flags.items():
                 op, param = QUIRK_OP_PARAMS[flag]
                 if spec.get("op") != op:
