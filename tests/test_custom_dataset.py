@@ -141,3 +141,26 @@ def test_part_swap_on_a_layout_without_parts_fails_before_training(tmp_path, cac
     run, dm, _ = build_data(cfg)
     with pytest.raises(ConfigError, match=r"mydata.pkl.*swaps body parts.*'my15' defines none: add `parts:`"):
         build_method(run, dm, 1)
+
+
+@pytest.mark.parametrize("layout", ["coco17", "openpose18"])
+def test_pose_estimator_keypoints_by_layout_name(tmp_path, cache_dir, layout):
+    """2-D keypoints in the two layouts pose estimators write (COCO-17: HRNet / pyskl; OpenPose-18: ST-GCN's
+    Kinetics) need no layout file: `dataset.layout=coco17` trains SkeAttnCLR (its part swap reads the built-in
+    body parts) and the rule's flip reads the built-in left/right pairs."""
+    from skelcl.build import build_data
+    from skelcl.data.layouts import get_layout
+    from tests.conftest import compose_train
+
+    joints = get_layout(layout).num_joints
+    rng = np.random.default_rng(2)
+    annotations = [{"frame_dir": f"clip{i:04d}", "label": i % 5, "total_frames": 30, "img_shape": (480, 640),
+                    "keypoint": (rng.normal(size=(1, 30, joints, 2)) * 40 + 300).astype(np.float32),
+                    "keypoint_score": rng.uniform(0.3, 1.0, size=(1, 30, joints)).astype(np.float32)}
+                   for i in range(48)]
+    root = write_custom(tmp_path, layout, annotations)
+    args = [*custom_args(root, layout, "skeattnclr"), f"dataset.layout={layout}"]
+    _, dm, recipe = build_data(compose_train([*CUSTOM_TINY, *args], tmp_path, cache_dir))
+    assert dm.layout.name == layout and recipe.mirror == "added"
+    records = run_train(args, tmp_path / "run", cache_dir, tiny=CUSTOM_TINY)
+    assert records[0].method == "skeattnclr" and 0.0 <= records[0].top1 <= 100.0

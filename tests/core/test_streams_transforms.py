@@ -5,7 +5,7 @@ import torch
 from skelcl.augment.clips import align_shoulders, first_frames, resize_valid
 from skelcl.augment.ops import center
 from skelcl.augment.streams import bone, motion, to_stream
-from skelcl.data.layouts import KINECT20, NTU25, Layout, LayoutError, get_layout
+from skelcl.data.layouts import KINECT20, LAYOUTS, NTU25, Layout, LayoutError, get_layout
 
 
 def rand(*shape, seed=0):
@@ -19,6 +19,27 @@ def test_ntu_layout_facts():
     assert [perm[p] for p in perm] == list(range(25))
     assert NTU25.parents[20] == 20 and NTU25.parents[0] == 1 and NTU25.parents[21] == 22
     assert len(NTU25.edges) == 24 and KINECT20.center == 2 and len(KINECT20.edges) == 19
+
+
+@pytest.mark.parametrize("name", sorted(LAYOUTS))
+def test_builtin_layouts_are_trees_with_named_sides(name):
+    """Every built-in layout: one tree rooted at its centre, flip pairs that swap each left_* joint with its right_*
+    twin (by name), body parts that cover every joint once, shoulders = (left, right) shoulder."""
+    lay = get_layout(name)
+    names = lay.joint_names
+    for j in range(lay.num_joints):  # every joint reaches the centre
+        seen = {j}
+        while lay.parents[j] != j:
+            j = lay.parents[j]
+            assert j not in seen, f"{name}: cycle through joint {j}"
+            seen.add(j)
+        assert j == lay.center
+    flipped = [names[p] for p in lay.flip_permutation]
+    swap = {"left": "right", "right": "left"}
+    assert flipped == [swap[n.split("_")[0]] + n[n.index("_"):] if n.split("_")[0] in swap else n for n in names]
+    assert sorted(j for part in lay.parts for j in part) == list(range(lay.num_joints))
+    assert [names[j] for j in lay.shoulders] == ["left_shoulder", "right_shoulder"]
+    assert len(lay.edges) == lay.num_joints - 1
 
 
 def test_bad_layout_names_the_missing_joint():

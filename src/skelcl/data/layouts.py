@@ -191,11 +191,45 @@ KINECT20 = Layout(
     shoulders=(4, 8),
 )
 
-LAYOUTS: dict[str, Layout] = {lay.name: lay for lay in (NTU25, KINECT20)}
+# 2-D pose estimators (0-based, as they write them). Neither has a hip or neck centre of its own: the graph hangs
+# from the nose (COCO, as pyskl's graph does) or the neck (OpenPose, as ST-GCN's Kinetics graph does).
+COCO17 = Layout(
+    name="coco17",  # COCO keypoints: HRNet / pyskl / mmaction2 PoseC3D pickles
+    num_joints=17,
+    bones=((0, 0), (1, 0), (2, 0), (3, 1), (4, 2), (5, 0), (6, 0), (7, 5), (8, 6), (9, 7), (10, 8), (11, 5), (12, 6),
+           (13, 11), (14, 12), (15, 13), (16, 14)),
+    center=0,
+    pairs=((1, 2), (3, 4), (5, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16)),
+    parts=((0, 1, 2, 3, 4), (6, 8, 10), (5, 7, 9), (12, 14, 16), (11, 13, 15)),
+    joint_names=(
+        "nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder", "left_elbow",
+        "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
+        "right_ankle",
+    ),
+    shoulders=(5, 6),
+)
+
+OPENPOSE18 = Layout(
+    name="openpose18",  # OpenPose COCO-18 (with a neck): ST-GCN's Kinetics-skeleton release
+    num_joints=18,
+    bones=((0, 1), (1, 1), (2, 1), (3, 2), (4, 3), (5, 1), (6, 5), (7, 6), (8, 2), (9, 8), (10, 9), (11, 5), (12, 11),
+           (13, 12), (14, 0), (15, 0), (16, 14), (17, 15)),
+    center=1,
+    pairs=((5, 2), (6, 3), (7, 4), (11, 8), (12, 9), (13, 10), (15, 14), (17, 16)),
+    parts=((0, 1, 14, 15, 16, 17), (2, 3, 4), (5, 6, 7), (8, 9, 10), (11, 12, 13)),
+    joint_names=(
+        "nose", "neck", "right_shoulder", "right_elbow", "right_wrist", "left_shoulder", "left_elbow", "left_wrist",
+        "right_hip", "right_knee", "right_ankle", "left_hip", "left_knee", "left_ankle", "right_eye", "left_eye",
+        "right_ear", "left_ear",
+    ),
+    shoulders=(5, 2),
+)
+
+LAYOUTS: dict[str, Layout] = {lay.name: lay for lay in (NTU25, KINECT20, COCO17, OPENPOSE18)}
 
 
 def get_layout(spec: str | Mapping | Layout) -> Layout:
-    """A layout by name ('ntu25', 'kinect20') or from a mapping (a custom layout from YAML)."""
+    """A layout by name ('ntu25', 'kinect20', 'coco17', 'openpose18') or from a mapping (a custom layout from YAML)."""
     if isinstance(spec, Layout):
         return spec
     if isinstance(spec, str):
