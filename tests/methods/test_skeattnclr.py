@@ -97,6 +97,21 @@ def test_mhsam_shapes_and_explicit_attention_match():
     assert att.qkv.bias is not None and att.qkv.weight.shape == (768, 256)
 
 
+def test_mhsam_under_cpu_bf16_autocast_matches_fp32():
+    """bf16 autocast on a CPU runs the attention kernel in fp32 (its bf16 backward is slow): the mask keeps the
+    autocast dtype, matches the fp32 mask to bf16 precision and passes gradients to the tokens."""
+    torch.manual_seed(0)
+    att = AttentionMask(64, heads=8, scale=2.0)
+    tokens = torch.randn(4, 60, 64, requires_grad=True)
+    ref = att(tokens)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mask = att(tokens)
+    assert mask.dtype == torch.bfloat16
+    assert torch.allclose(mask.float(), ref, atol=1e-2)
+    mask.float().sum().backward()
+    assert tokens.grad is not None and bool(torch.isfinite(tokens.grad).all()) and tokens.grad.abs().sum() > 0
+
+
 def test_logit_shapes_full_queue():
     k = 32768
     q = F.normalize(torch.randn(3, 128), dim=1)

@@ -35,6 +35,15 @@ def mask_pool(tokens: torch.Tensor, mask: torch.Tensor, bodies: int) -> tuple[to
     return f_s.view(b // bodies, bodies, d).mean(dim=1), f_ns.view(b // bodies, bodies, d).mean(dim=1)
 
 
+def _attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """softmax(q·kᵀ/√d)·v through SDPA's fused kernels. On a CPU, half-precision inputs (bf16 autocast) run the
+    kernel in fp32: its bf16 backward was ~3x slower than its fp32 one (docs/performance.md)."""
+    if q.device.type == "cpu" and q.dtype in (torch.bfloat16, torch.float16):
+        with torch.autocast("cpu", enabled=False):
+            return F.scaled_dot_product_attention(q.float(), k.float(), v.float()).to(q.dtype)
+    return F.scaled_dot_product_attention(q, k, v)
+
+
 class AttentionMask(nn.Module):
     """MHSAM: LayerNorm -> qkv projection (bias) -> softmax attention over tokens -> output projection -> sigmoid(λ·O).
 
@@ -67,6 +76,6 @@ class AttentionMask(nn.Module):
         """Soft mask (B, L, D) in (0, 1) for tokens (B, L, D)."""
         b, n, d = tokens.shape
         q, k, v = self._heads(tokens)
-        out = F.scaled_dot_product_attention(q, k, v)  # (B, heads, L, d_head), scale 1/sqrt(d_head)
+        out = _attend(q, k, v)  # (B, heads, L, d_head), scale 1/sqrt(d_head)
         out = self.proj(out.transpose(1, 2).reshape(b, n, d))
         return torch.sigmoid(self.scale * out)
