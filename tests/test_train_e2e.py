@@ -58,15 +58,18 @@ def test_resume_continues_exactly(tmp_path, cache_dir):
 
 
 def test_evaluate_entry_point_on_checkpoint(tmp_path, cache_dir):
-    run_train(["protocol=[knn]"], tmp_path / "run", cache_dir)
+    trained = run_train(["protocol=[linear,knn]"], tmp_path / "run", cache_dir)
     from skelcl.evaluate import evaluate
 
     cfg = compose_config([f"ckpt={tmp_path / 'run' / 'checkpoints' / 'last.ckpt'}", f"+run_dir={tmp_path / 'eval'}",
-                          f"cache_dir={cache_dir}", "protocol=[linear,knn]", "+protocol.linear.epochs=2",
-                          "progress_bar=false", "trainer=cpu"], config="evaluate")
+                          f"cache_dir={cache_dir}", "protocol=[linear,knn]", "progress_bar=false", "trainer=cpu"],
+                         config="evaluate")
     records = evaluate(cfg)
     assert [r.protocol for r in records] == ["linear", "knn(k=20)", "knn(k=1)"]
     assert json.loads((tmp_path / "eval" / "results.json").read_text())[0]["epochs"] == 1
+    # a small-data checkpoint is probed as its run was (the rule's logistic probe), so the numbers reproduce
+    assert "solver: logistic" in (tmp_path / "eval" / "config.yaml").read_text()
+    assert [r.top1 for r in records] == [r.top1 for r in trained]
 
 
 def test_random_encoder_floor_skips_pretraining(tmp_path, cache_dir):

@@ -174,16 +174,24 @@ def build_data(cfg: DictConfig, run: RunConfig | None = None) -> tuple[RunConfig
     return (validate(cfg) if recipe is not None else run), dm, recipe
 
 
+def small_data_applies(cfg: DictConfig, dm: SkeletonDataModule) -> bool:
+    """Whether the small-data rule covers this config's dataset (its training split's size and `dataset.recipe`)."""
+    from skelcl.small_data import applies
+
+    rule = checked(SmallDataConfig, cfg.get("small_data") or {}, "small_data")
+    return applies(rule, len(dm.train_idx), str(cfg.dataset.get("recipe", "auto")))
+
+
 def apply_small_data_rule(cfg: DictConfig, dm: SkeletonDataModule):
     """Derive and apply the small-data recipe (skelcl.small_data) for this run's training split; return it, or None
     when the rule does not apply. Call before `validate` builds the typed nodes the method uses."""
-    from skelcl.small_data import applies, apply, derive
+    from skelcl.small_data import apply, derive
 
     rule = checked(SmallDataConfig, cfg.get("small_data") or {}, "small_data")
     if cfg.get("epochs") is not None and rule.epochs is None:  # an explicit epochs= replaces the step budget
         rule = dataclasses.replace(rule, epochs=int(cfg.epochs))
     clips = len(dm.train_idx)
-    if not applies(rule, clips, str(cfg.dataset.get("recipe", "auto"))):
+    if not small_data_applies(cfg, dm):
         return None
     model = cfg.method.model
     lengths = dm.prepared.lengths[dm.train_idx]

@@ -15,7 +15,7 @@ import lightning as L
 from omegaconf import DictConfig, OmegaConf, open_dict
 from rich.console import Console
 
-from skelcl.build import build_datamodule, build_method, validate
+from skelcl.build import build_datamodule, build_method, small_data_applies, validate
 from skelcl.checkpoint import epochs_completed, read_checkpoint
 from skelcl.config_tree import check_tree
 from skelcl.entry import print_config_tree, run_dir_of, run_reporting_errors
@@ -23,6 +23,7 @@ from skelcl.eval.protocols import run_protocols
 from skelcl.report.plots import draw_and_log
 from skelcl.report.provenance import run_provenance
 from skelcl.report.results import print_results, write_results
+from skelcl.small_data import use_rule_probe
 
 
 def load_run_config(ckpt_path: str | Path, key: str = "ckpt") -> tuple[DictConfig, dict]:
@@ -46,11 +47,14 @@ def evaluate(cfg: DictConfig) -> list:
         if cfg.get("dataset") is not None:
             merged.dataset = cfg.dataset
     run = validate(merged)
+    L.seed_everything(int(cfg.seed))
+    dm = build_datamodule(run.dataset, merged.cache_dir, run.schedule.batch_size, int(cfg.seed))
+    if small_data_applies(merged, dm):  # the probe pretraining reported with (skelcl.small_data)
+        use_rule_probe(merged)
+        run = validate(merged)
     print_config_tree(merged, console)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(merged, resolve=True))
-    L.seed_everything(int(cfg.seed))
-    dm = build_datamodule(run.dataset, merged.cache_dir, run.schedule.batch_size, int(cfg.seed))
     epochs = epochs_completed(ckpt)
     model = build_method(run, dm, max(epochs, 1))
     # The query encoder must load completely (fail loudly, unlike the official code's silent partial loads);

@@ -233,8 +233,7 @@ def apply(cfg: DictConfig, recipe: SmallDataRecipe) -> None:
                 cfg.encoder.dropout = 0.0
         elif schedule.get("optimizer", "sgd") == "sgd":
             schedule.lr = float(schedule.lr) * recipe.lr_scale
-        if "linear" in (cfg.get("protocol") or {}):
-            cfg.protocol.linear.solver = "logistic"
+        use_rule_probe(cfg)
         model = cfg.method.model
         model.queue_size = recipe.queue_size
         model.momentum = recipe.momentum
@@ -248,6 +247,14 @@ def apply(cfg: DictConfig, recipe: SmallDataRecipe) -> None:
         if recipe.mirror == "added":
             add_mirror(model)
         recipe.swap_chunk = scale_swap_chunks(model, recipe.time_scale)
+
+
+def use_rule_probe(cfg: DictConfig) -> None:
+    """The rule's linear probe (cross-validated logistic regression): set at pretraining and again when a saved
+    checkpoint is evaluated on small data, so that `skelcl.evaluate` reproduces the numbers the run reported."""
+    if "linear" in (cfg.get("protocol") or {}):
+        with open_dict(cfg):
+            cfg.protocol.linear.solver = "logistic"
 
 
 def fix_augmentation(model: DictConfig) -> None:
