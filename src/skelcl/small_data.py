@@ -57,7 +57,8 @@ method's:
             alike. Normalised, it rose steadily to 0.74 and its KNN from 69.3 to 82.1 % (docs/results.md)
 - warm-up = `warmup_fraction` of the epochs, at least 2 (the LR ramps per epoch: 1 would be no warm-up)
 - linear probe: logistic regression on standardised features, solved exactly, L2 by 5-fold cross-validation on
-            the training split (`protocol.linear.solver=logistic`). Measured on N-UCLA: the papers' SGD probe reads
+            the training split (`protocol.linear.solver=logistic`; `skelcl.evaluate` probes a saved small-data
+            checkpoint the same way). Measured on N-UCLA: the papers' SGD probe reads
             72.6 % from SkeletonCLR's features (74.9 % exactly) but 47.5 % from AimCLR's (69.1 %): on small data it
             ranks encoders by how well their feature scale suits its learning rate
 
