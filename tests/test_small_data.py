@@ -103,6 +103,36 @@ def test_apply_writes_the_recipe_into_the_config():
     assert cfg.method.model.mining_epoch == 150
 
 
+def test_a_method_budget_multiplies_the_clips_drawn():
+    """`budget` (a method's `small_data_budget`) scales the clips drawn and the EMA horizon with the steps; an
+    explicit epoch count replaces both."""
+    one, two = nucla_like(), derive(SmallDataConfig(), clips=1019, median_length=31, frames=50, batch_size=128,
+                                    queue_size=32768, momentum=0.999, projector="mlp", budget=2.0)
+    assert two.epochs == round(80000 / 32 / 31) == 81 and two.steps == 81 * 31
+    assert (two.batch_size, two.queue_size, two.frames) == (one.batch_size, one.queue_size, one.frames)
+    assert two.momentum == pytest.approx(1 - 1 / (0.05 * two.steps), abs=1e-4) and two.momentum > one.momentum
+    assert "2x the clips drawn" in two.describe() and "x the clips drawn" not in one.describe()
+    fixed = derive(SmallDataConfig(epochs=8), clips=1019, median_length=31, frames=50, batch_size=128,
+                   queue_size=32768, momentum=0.999, projector="mlp", budget=2.0)
+    assert fixed.epochs == 8 and fixed.budget == 1.0
+    with pytest.raises(ValueError, match="small_data_budget"):
+        derive(SmallDataConfig(), 1019, 31, 50, 128, 32768, 0.999, "mlp", budget=0.0)
+
+
+def test_skeattnclr_declares_twice_the_budget(tmp_path):
+    """SkeAttnCLR's config doubles the rule's budget; the other methods keep it (docs/results.md)."""
+    from skelcl.build import build_data
+    from tests.conftest import compose_train
+
+    steps = {}
+    for method in ("skeletonclr", "skeattnclr"):
+        cfg = compose_train(["dataset.options.num_subjects=4", f"method={method}", "encoder=stgcn"], tmp_path,
+                            tmp_path / "cache")
+        _, _, recipe = build_data(cfg)
+        steps[method] = recipe.steps
+    assert steps["skeattnclr"] == pytest.approx(2 * steps["skeletonclr"], rel=0.05)
+
+
 def test_rule_in_a_run_config(tmp_path):
     """Through the entry point's assembly: the tiny synthetic split gets the rule, its recipe is what the method
     is built with, and small_data.enabled=false restores the method's own recipe."""
