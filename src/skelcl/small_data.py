@@ -27,7 +27,7 @@ method's:
 - steps   = `samples` / batch (the budget, counted in clips drawn), as whole epochs; LR milestones, warm-up and
             mining epochs are rescaled to it by the methods (`epochs=` does the same). A method may declare a
             multiple of it (`method.small_data_budget`): SkeAttnCLR draws twice the clips. With the common budget
-            its instance accuracy ended at 0.27 on N-UCLA (SkeletonCLR's 0.62) and its features were still
+            its instance accuracy ended at 0.27-0.38 on N-UCLA (SkeletonCLR's 0.62) and its features were still
             improving; with twice the steps its 1-NN rose from 71.4 to 79.5 % over three seeds (docs/results.md).
             Every method gains from more steps; the common budget keeps the others' runs within 30 min on one core
 - queue   = the method's queue, capped at the power of two nearest to `queue_fraction` x N
