@@ -162,13 +162,13 @@ class SmallDataRecipe:
         mirror = {"added": ", 2-D: left/right flip in every shear/rotation view",
                   "no pairs": ", 2-D: no left/right flip (the layout names no left/right pairs)"}.get(self.mirror, "")
         timing = f" (stride {self.stride})" if self.stride > 1 else ""
-        budget = f"; {self.budget:g}x the clips drawn: the method's small_data_budget" if self.budget != 1 else ""
         if self.swap_chunk is not None:
             timing += f" (part swap in chunks of {self.swap_chunk})"
+        budget = f"; {self.budget:g}x the clips drawn: the method's small_data_budget" if self.budget != 1 else ""
         return (f"small dataset: {self.clips} clips -> {self.frames} frames{timing}, batch {self.batch_size}, "
                 f"{self.steps} steps ({self.epochs} epochs, warm-up {self.warmup_epochs}{budget}), "
-                f"{self._optimiser()}, "
-                f"queue {self.queue_size}, momentum {self.momentum:g}, key encoder copied from the query encoder{head}"
+                f"{self._optimiser()}, queue {self.queue_size}, momentum {self.momentum:g}, "
+                f"key encoder copied from the query encoder{head}"
                 f"{normalized}{fixes}{mirror}, linear probe: cross-validated logistic regression")
 
 
