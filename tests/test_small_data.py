@@ -162,6 +162,17 @@ def test_bad_rule_value_fails_before_data(tmp_path):
         validate(cfg)  # before any data is opened
 
 
+@pytest.mark.parametrize("budget", ["'two'", "0", "-1.5", "true"])
+def test_bad_method_budget_fails_before_data_naming_the_key(tmp_path, budget):
+    from skelcl.build import validate
+    from skelcl.config import ConfigError
+    from tests.conftest import compose_train
+
+    cfg = compose_train([f"+method.small_data_budget={budget}"], tmp_path, tmp_path / "cache")
+    with pytest.raises(ConfigError, match="method.small_data_budget must be a number > 0"):
+        validate(cfg)  # before any data is opened
+
+
 def test_explicit_epochs_replace_the_budget_and_set_the_momentum(tmp_path):
     """`epochs=3` on the command line: 3 epochs, and the EMA horizon follows those steps, not the budget's."""
     from skelcl.build import build_data

@@ -89,6 +89,7 @@ def check_tree(cfg: DictConfig, primary: str = "train") -> None:
         if isinstance(cfg.get(group), DictConfig):
             check_keys(cfg[group], packaged_keys(group), group, hint)
     if "method" in cfg:
+        _check_budget(cfg.method.get("small_data_budget", 1.0))
         for name, schema in (("linear", LinearConfig), ("finetune", FinetuneConfig), ("semi", FinetuneConfig)):
             node = cfg.method.get(name)
             if node is not None and not isinstance(node, ListConfig):
@@ -101,6 +102,14 @@ def _check_run(run: dict) -> None:
         checked(TopLevelConfig, run, "run")
     except ConfigError as e:
         raise ConfigError(str(e).replace("'run.", "'", 1)) from None
+
+
+def _check_budget(budget: Any) -> None:
+    """A method's multiple of the small-data rule's budget: a number > 0, checked before the data is opened."""
+    number = isinstance(budget, (int, float)) and not isinstance(budget, bool)
+    if not (number and budget > 0):
+        raise ConfigError(f"method.small_data_budget must be a number > 0 (a multiple of small_data.samples), "
+                          f"got {budget!r}")
 
 
 def _check_partial(schema: type, node: DictConfig, where: str) -> None:
