@@ -38,7 +38,8 @@ def _select(meta: dict, spec: str) -> np.ndarray:
 def _layout_yaml(layout, keep: list[int] | None = None) -> dict:
     """The layout in the user-facing YAML form (1-based joint numbers, bone = [joint, parent]); with `keep` (0-based
     joints, in their new order) the layout of that subset: a kept joint's parent is its nearest kept ancestor (the
-    centre joint where that chain ends at a dropped root), and pairs, parts and shoulders keep their kept joints."""
+    centre joint where that chain ends at a dropped root), and pairs, parts, shoulders and names keep their kept
+    joints."""
     keep = list(range(layout.num_joints)) if keep is None else keep
     new = {j: i + 1 for i, j in enumerate(keep)}
     parent = dict(layout.bones)
@@ -60,6 +61,8 @@ def _layout_yaml(layout, keep: list[int] | None = None) -> dict:
            "parts": [[new[j] for j in part if j in new] for part in layout.parts if set(part) & set(new)]}
     if layout.shoulders is not None:
         out["shoulders"] = [new[s] for s in layout.shoulders]
+    if layout.joint_names:
+        out["joint_names"] = [layout.joint_names[j] for j in keep]
     return out
 
 

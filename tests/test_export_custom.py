@@ -55,6 +55,7 @@ def test_joint_subset_layout_reparents_to_the_nearest_kept_ancestor():
     assert parent[new[12]] == new[1]  # left hip -> spine (the hip centre is gone)
     assert layout.shoulders == (new[4], new[8])
     assert sorted(len(p) for p in layout.parts) == [3, 3, 3, 3, 3]
+    assert layout.joint_names == tuple(kinect20.joint_names[j] for j in keep)
     assert script._layout_yaml(kinect20)["num_joints"] == 20  # no subset: the layout as it is
 
 
@@ -83,3 +84,4 @@ def test_the_whole_layout_is_written_as_it_is():
     for layout in (NTU25, get_layout("kinect20")):
         spec = script._layout_yaml(layout)
         assert [tuple(b) for b in spec["bones"]] == [(c + 1, p + 1) for c, p in layout.bones]
+        assert spec["joint_names"] == list(layout.joint_names)  # names travel: AS-CAL finds its spine by name

@@ -18,9 +18,9 @@ import skelcl.conf
 from skelcl.augment.clips import first_frames
 from skelcl.augment.ops import shear, time_reverse
 from skelcl.augment.views import build_view
-from skelcl.data.layouts import KINECT20, NTU25
+from skelcl.data.layouts import COCO17, KINECT20, NTU25, OPENPOSE18, Layout
 from skelcl.encoders.rnn import reshape_for_rnn
-from skelcl.methods.ascal import ASCAL
+from skelcl.methods.ascal import ASCAL, spine_joint
 from skelcl.methods.losses import moco_logits
 from skelcl.schedules import lr_factor
 from tests.conftest import TINY_RUN, compose_config, run_train
@@ -82,7 +82,8 @@ def test_yaml_defaults_are_the_official_ones():
     m = YAML.model
     assert (m.queue_size, m.temperature, m.momentum, m.queue_init) == (16384, 0.06, 0.999, "uniform")
     assert (m.projector, m.normalize, m.key_init, m.init) == ("none", False, "copy", "default")
-    assert (m.momentum_update, m.queue_warmup_epochs, m.subtract_joint) == ("after_step", 1, 1)
+    assert (m.momentum_update, m.queue_warmup_epochs, m.subtract_joint) == ("after_step", 1, "spine")
+    assert make(center_joint=20).subtract_joint == 1  # NTU's spine_mid, the official index
     official = [{"op": "time_reverse", "p": 0.5}, {"op": "shear", "amplitude": 1.0}]  # subtract_randomFlip_shear
     assert OmegaConf.to_container(m.views.query) == official
     assert m.views.query == m.views.key
@@ -300,6 +301,21 @@ def test_subtract_joint_replaces_dataset_centring_or_defers_to_it():
     assert make(center_joint=20, subtract_joint=None).clip_spec.center_joint == 20
     with pytest.raises(ValueError, match="subtract_joint"):
         make(layout=KINECT20, bodies=1, subtract_joint=22)
+
+
+def test_spine_is_found_by_name_on_any_layout():
+    """The official joint 1 is NTU's spine_mid; on another layout index 1 may be anything (COCO: the left eye)."""
+    assert (spine_joint(NTU25), spine_joint(KINECT20)) == (1, 1)  # the official index
+    assert spine_joint(COCO17) == COCO17.center == 0 and COCO17.joint_names[1] == "left_eye"
+    assert spine_joint(OPENPOSE18) == OPENPOSE18.center == 1  # the neck
+    bones = ((0, 0), (1, 0), (2, 1))
+    assert spine_joint(Layout(name="nameless", num_joints=3, bones=bones, center=2)) == 2
+    named = Layout(name="named", num_joints=3, bones=bones, center=0, joint_names=("hips", "chest", "spine"))
+    assert spine_joint(named) == 2
+    assert make(layout=COCO17, bodies=1).clip_spec.center_joint == 0
+    assert make(layout=KINECT20, bodies=1, subtract_joint=3).clip_spec.center_joint == 3
+    with pytest.raises(ValueError, match="subtract_joint must be 'spine'"):
+        make(subtract_joint="pelvis")
 
 
 def test_official_view_identities():

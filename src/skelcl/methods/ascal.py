@@ -11,9 +11,12 @@ Almost everything is configuration of the shared MoCo machinery (conf/method/asc
 `queue_warmup_epochs: 1`, `clip.temporal: first`. What this class adds:
 
 - Centring ("subtract1"): the official first token of both views and of every evaluation input subtracts joint 1
-  per frame and body. It is done once in clip preparation (`subtract_joint`, default 1), which every path shares:
+  per frame and body. It is done once in clip preparation (`subtract_joint`), which every path shares:
   pretraining views, frozen features (`embed`), finetune and semi-supervised training. It replaces the dataset's
   `center_joint` (centring on j then on 1 equals centring on 1); `subtract_joint: null` keeps the dataset's.
+  Joint 1 is NTU's spine_mid (Kinect v1's spine); the default `spine` finds that joint by name on any layout and
+  falls back to the layout's centre joint where none is named so: index 1 of another layout is not a spine (COCO's
+  is the left eye).
 - The loss: one InfoNCE of the query against its key and the queue (losses.moco_logits / info_nce).
 
 Quirks of the official code (numbered), flag / default / why:
@@ -43,14 +46,31 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+from skelcl.data.layouts import Layout
 from skelcl.methods.skeletonclr import SkeletonCLR
+
+SPINE_NAMES = ("spine_mid", "spine")  # the official joint 1: NTU's spine_mid, Kinect v1's spine
+
+
+def spine_joint(layout: Layout) -> int:
+    """The joint the official "subtract1" centres on, on any layout: the one named spine_mid or spine (index 1 on
+    NTU and Kinect v1), else the layout's centre joint."""
+    for name in SPINE_NAMES:
+        if name in layout.joint_names:
+            return layout.joint_names.index(name)
+    return layout.center
 
 
 class ASCAL(SkeletonCLR):
     """AS-CAL: MoCo-style InfoNCE on the LSTM's CAE; see the module docstring."""
 
-    def __init__(self, *, subtract_joint: int | None = 1, center_joint: int | None = None, **kwargs: Any) -> None:
+    def __init__(self, *, subtract_joint: int | str | None = "spine", center_joint: int | None = None,
+                 **kwargs: Any) -> None:
         layout = kwargs["layout"]
+        if subtract_joint == "spine":
+            subtract_joint = spine_joint(layout)
+        elif isinstance(subtract_joint, str):
+            raise ValueError(f"ASCAL: subtract_joint must be 'spine', a joint index or null, got '{subtract_joint}'")
         if subtract_joint is not None and not 0 <= int(subtract_joint) < layout.num_joints:
             raise ValueError(f"ASCAL: subtract_joint={subtract_joint} is not a joint of layout '{layout.name}' "
                              f"(0..{layout.num_joints - 1})")
