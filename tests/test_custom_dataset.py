@@ -7,6 +7,7 @@ import pickle
 
 import numpy as np
 import pytest
+from omegaconf import OmegaConf
 
 from tests.conftest import TINY, run_train
 
@@ -93,6 +94,29 @@ def test_2d_keypoints_get_the_rules_mirror(tmp_path, cache_dir, custom_data, cus
     assert recipe.mirror == "added" and ops == {v: ["temporal_crop", "shear", "flip"] for v in ("query", "key")}
     recipe, ops = views(custom_data, "mydata")
     assert recipe.mirror == "no" and ops == {v: ["temporal_crop", "shear"] for v in ("query", "key")}
+
+
+def test_2d_keypoints_get_ascals_turn(tmp_path, cache_dir, custom_data, custom_2d):
+    """AS-CAL declares a turn about the vertical for 2-D clips: the rule puts it before the shear of both views (and
+    the flip after); 3-D clips get neither, and `method.small_data_turn_2d=0` turns it off."""
+    from skelcl.build import build_data
+    from tests.conftest import compose_train
+
+    def views(root, name, *extra):
+        args = [o for o in CUSTOM_TINY if not o.startswith("encoder.")]
+        cfg = compose_train([*args, *custom_args(root, name, "ascal"), *extra], tmp_path, cache_dir)
+        _, _, recipe = build_data(cfg)
+        return recipe, OmegaConf.to_container(cfg.method.model.views)
+
+    recipe, views_2d = views(custom_2d, "pose2d")
+    turn = {"op": "rotate", "mode": "single", "axis": 1, "max_angle": 60.0, "symmetric": True}
+    for specs in views_2d.values():
+        assert [s["op"] for s in specs] == ["time_reverse", "rotate", "shear", "flip"] and specs[1] == turn
+    assert recipe.turn == 60.0 and "a turn about the vertical (±60°) in every shear view" in recipe.describe()
+    recipe, views_3d = views(custom_data, "mydata")
+    assert recipe.turn == 0 and all([s["op"] for s in v] == ["time_reverse", "shear"] for v in views_3d.values())
+    recipe, views_off = views(custom_2d, "pose2d", "method.small_data_turn_2d=0")
+    assert recipe.turn == 0 and all("rotate" not in [s["op"] for s in v] for v in views_off.values())
 
 
 def test_2d_keypoints_refuse_per_frame_shoulder_alignment(tmp_path, cache_dir, custom_2d):

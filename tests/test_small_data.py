@@ -162,14 +162,19 @@ def test_bad_rule_value_fails_before_data(tmp_path):
         validate(cfg)  # before any data is opened
 
 
-@pytest.mark.parametrize("budget", ["'two'", "0", "-1.5", "true"])
-def test_bad_method_budget_fails_before_data_naming_the_key(tmp_path, budget):
+@pytest.mark.parametrize("key, value, message", [
+    ("small_data_budget", "'two'", "a number > 0"), ("small_data_budget", "0", "a number > 0"),
+    ("small_data_budget", "-1.5", "a number > 0"), ("small_data_budget", "true", "a number > 0"),
+    ("small_data_turn_2d", "'sixty'", r"a number of degrees in \[0, 90\]"),
+    ("small_data_turn_2d", "120", r"a number of degrees in \[0, 90\]"),
+])
+def test_bad_method_declaration_fails_before_data_naming_the_key(tmp_path, key, value, message):
     from skelcl.build import validate
     from skelcl.config import ConfigError
     from tests.conftest import compose_train
 
-    cfg = compose_train([f"+method.small_data_budget={budget}"], tmp_path, tmp_path / "cache")
-    with pytest.raises(ConfigError, match="method.small_data_budget must be a number > 0"):
+    cfg = compose_train([f"+method.{key}={value}"], tmp_path, tmp_path / "cache")
+    with pytest.raises(ConfigError, match=f"method.{key} must be {message}"):
         validate(cfg)  # before any data is opened
 
 
@@ -224,6 +229,40 @@ def test_2d_clips_get_a_left_right_flip():
     assert mirror(2).mirror == "added" and "2-D: left/right flip" in mirror(2).describe()
     assert mirror(2, has_pairs=False).mirror == "no pairs" and "no left/right pairs" in mirror(2, False).describe()
     assert mirror(2, mirror_2d=False).mirror == "no"
+
+
+@pytest.mark.parametrize("method", ["skeletonclr", "aimclr", "hiclr", "skeattnclr", "ascal"])
+def test_turn_goes_before_the_shear_of_views_without_a_rotation(method):
+    """A method's 2-D turn is one rotation about the vertical put before the first shear of each view that has a
+    shear and no rotation; other views are left exactly as written."""
+    from omegaconf import open_dict
+
+    from skelcl.small_data import add_turn
+
+    model = compose_config([f"method={method}"]).method.model
+    before = OmegaConf.to_container(model.views)
+    with open_dict(model):
+        add_turn(model, 45.0)
+    after = OmegaConf.to_container(model.views)
+    for name, specs in after.items():
+        old = [s["op"] if isinstance(s, dict) else s for s in before[name]]
+        if "shear" in old and "rotate" not in old:
+            at = old.index("shear")
+            assert specs[at] == {"op": "rotate", "mode": "single", "axis": 1, "max_angle": 45.0, "symmetric": True}
+            assert specs[:at] + specs[at + 1:] == before[name], name
+        else:
+            assert specs == before[name], name
+
+
+def test_only_2d_clips_get_the_methods_turn():
+    def turn(channels, degrees):
+        return derive(SmallDataConfig(), clips=1019, median_length=31, frames=50, batch_size=128, queue_size=32768,
+                      momentum=0.999, projector="mlp", channels=channels, turn_2d=degrees)
+
+    assert turn(3, 60.0).turn == 0 and "turn" not in turn(3, 60.0).describe()
+    assert turn(2, 0.0).turn == 0 and "turn" not in turn(2, 0.0).describe()
+    assert turn(2, 60.0).turn == 60 and "2-D: left/right flip in every shear/rotation view, a turn about the " \
+        "vertical (±60°) in every shear view" in turn(2, 60.0).describe()
 
 
 @pytest.mark.parametrize("method", ["skeletonclr", "aimclr", "hiclr", "skeattnclr", "ascal"])

@@ -201,7 +201,8 @@ def apply_small_data_rule(cfg: DictConfig, dm: SkeletonDataModule):
                     channels=int(dm.prepared.shape[1]), has_pairs=bool(dm.layout.pairs),
                     normalized=bool(model.get("normalize", True)),
                     temporal=str(cfg.method.clip.get("temporal", "resize")),
-                    budget=float(cfg.method.get("small_data_budget", 1.0)))
+                    budget=float(cfg.method.get("small_data_budget", 1.0)),
+                    turn_2d=float(cfg.method.get("small_data_turn_2d", 0.0)))
     apply(cfg, recipe)
     dm.batch_size = recipe.batch_size
     dm.drop_last = dm.drop_last and clips >= recipe.batch_size

@@ -89,7 +89,7 @@ def check_tree(cfg: DictConfig, primary: str = "train") -> None:
         if isinstance(cfg.get(group), DictConfig):
             check_keys(cfg[group], packaged_keys(group), group, hint)
     if "method" in cfg:
-        _check_budget(cfg.method.get("small_data_budget", 1.0))
+        _check_small_data_declarations(cfg.method)
         for name, schema in (("linear", LinearConfig), ("finetune", FinetuneConfig), ("semi", FinetuneConfig)):
             node = cfg.method.get(name)
             if node is not None and not isinstance(node, ListConfig):
@@ -104,12 +104,19 @@ def _check_run(run: dict) -> None:
         raise ConfigError(str(e).replace("'run.", "'", 1)) from None
 
 
-def _check_budget(budget: Any) -> None:
-    """A method's multiple of the small-data rule's budget: a number > 0, checked before the data is opened."""
-    number = isinstance(budget, (int, float)) and not isinstance(budget, bool)
-    if not (number and budget > 0):
+def _check_small_data_declarations(method: DictConfig) -> None:
+    """What a method declares for the small-data rule, checked before the data is opened: its multiple of the
+    rule's budget (a number > 0) and its turn about the vertical for 2-D clips (degrees in [0, 90])."""
+    def number(value: Any) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+    budget, turn = method.get("small_data_budget", 1.0), method.get("small_data_turn_2d", 0.0)
+    if not (number(budget) and budget > 0):
         raise ConfigError(f"method.small_data_budget must be a number > 0 (a multiple of small_data.samples), "
                           f"got {budget!r}")
+    if not (number(turn) and 0 <= turn <= 90):
+        raise ConfigError(f"method.small_data_turn_2d must be a number of degrees in [0, 90] (0: no turn), "
+                          f"got {turn!r}")
 
 
 def _check_partial(schema: type, node: DictConfig, where: str) -> None:
