@@ -57,7 +57,7 @@ method's:
             vertical (`method.small_data_turn_2d`, degrees; AS-CAL: 60): every view with a shear and no rotation
             gets one, the z = 0 figure foreshortened as a camera turning about the body would see it, standing in
             for the depth a 3-D shear mixes into x. Measured on AS-CAL over seven 2-D sets at two seeds each: KNN
-            +0.1 to +8.4 on every one (its KNN under its random LSTM's on the one-camera set without it)
+            +0.1 to +8.2 on every one (its KNN under its random LSTM's on the one-camera set without it)
 - embedding: a method whose loss takes raw dot products of unnormalised embeddings (AS-CAL's CAE) gets them
             L2-normalised (`normalize_embeddings`; the temperature stays the method's). Nothing then bounds the logits
             but the embeddings' norms, and on small data the pretext breaks down within the run: on N-UCLA AS-CAL's
