@@ -252,6 +252,7 @@ def test_turn_goes_before_the_shear_of_views_without_a_rotation(method):
             assert specs[:at] + specs[at + 1:] == before[name], name
         else:
             assert specs == before[name], name
+    assert any("rotate" not in [s["op"] for s in before[n]] for n in before)  # the method had views to turn
 
 
 def test_only_2d_clips_get_the_methods_turn():
