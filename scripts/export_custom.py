@@ -10,6 +10,7 @@ data would be (the layout travels as a YAML file, not as a built-in name).
     python scripts/export_custom.py data/nucla out/xview2d --train view=1,2 --test view=3 --image-2d
     python scripts/export_custom.py data/nucla out/xview_x12 --train view=1,2 --test view=3 --frame-rate 12
     python scripts/export_custom.py data/nucla out/xview2d_miss --train view=1,2 --test view=3 --image-2d --miss 0.1
+    python scripts/export_custom.py data/nucla out/xview_coco --train view=1,2 --test view=3 --image-2d --coco17
     python scripts/export_custom.py data/nucla out/pairs15 --train subject=1,2,3,4,5,6 --test subject=7,8,9,10 \
         --max-train 225 --frame-rate 0.5 --joints 4,3,2,5,6,8,9,10,12,13,14,16,17,18,20 --pair --unit-box
 then: python -m skelcl.train dataset=custom dataset.root=out/v1v2.pkl dataset.layout=out/v1v2_layout.yaml \
@@ -26,6 +27,18 @@ import numpy as np
 import yaml
 
 from skelcl.data.formats import load_prepared
+from skelcl.data.layouts import COCO17, Layout
+
+# COCO-17 joints a Kinect / NTU skeleton has by name; the head stands in for the nose, and the eyes and ears (no
+# depth sensor tracks them) are placed around it from the shoulder line, so a turned body foreshortens them as a
+# pose estimator would see it.
+COCO_FROM_NAMES = {"nose": "head", "left_shoulder": "left_shoulder", "right_shoulder": "right_shoulder",
+                   "left_elbow": "left_elbow", "right_elbow": "right_elbow", "left_wrist": "left_wrist",
+                   "right_wrist": "right_wrist", "left_hip": "left_hip", "right_hip": "right_hip",
+                   "left_knee": "left_knee", "right_knee": "right_knee", "left_ankle": "left_ankle",
+                   "right_ankle": "right_ankle"}
+FACE_OFFSETS = {"left_eye": (-0.08, 0.04), "right_eye": (0.08, 0.04), "left_ear": (-0.2, 0.0),
+                "right_ear": (0.2, 0.0)}  # (along left->right shoulder, up) in shoulder widths
 
 
 def _select(meta: dict, spec: str) -> np.ndarray:
@@ -77,6 +90,33 @@ def project_to_image(kp: np.ndarray, focal: float = 525.0, size: tuple[int, int]
         raise SystemExit("--image-2d needs camera-space coordinates with positive depth (z > 0)")
     uv = np.stack([size[0] / 2 + focal * x / safe, size[1] / 2 - focal * y / safe], axis=-1)
     return np.where(present[..., None], uv, 0.0).astype(np.float32)
+
+
+def to_coco17(kp: np.ndarray, layout: Layout) -> np.ndarray:
+    """(M, T, V, C) camera-space clips of a named depth-sensor layout -> (M, T, 17, C) in COCO-17 order: the joints
+    both have by name, the head as the nose, eyes and ears offset from the head along the shoulder line and up (the
+    head minus the shoulder centre's direction; zero where the head or a shoulder is missing). Frames where a body is
+    absent stay zero."""
+    names = layout.joint_names or ()
+    need = set(COCO_FROM_NAMES.values()) | {"left_shoulder", "right_shoulder"}
+    if not need <= set(names):
+        raise SystemExit(f"--coco17 needs a layout naming {sorted(need)}; '{layout.name}' lacks "
+                         f"{sorted(need - set(names))}")
+    j = {n: kp[:, :, names.index(n)] for n in need}
+    side = j["right_shoulder"] - j["left_shoulder"]  # (M, T, C), one shoulder width long
+    up = j["head"] - (j["left_shoulder"] + j["right_shoulder"]) / 2
+    up = up / np.maximum(np.linalg.norm(up, axis=-1, keepdims=True), 1e-9) * np.linalg.norm(side, axis=-1,
+                                                                                          keepdims=True)
+    face_seen = np.stack([(j[n] != 0).any(axis=-1) for n in ("head", "left_shoulder", "right_shoulder")]).all(0)
+    out = np.zeros(kp.shape[:2] + (COCO17.num_joints, kp.shape[-1]), np.float32)
+    for i, name in enumerate(COCO17.joint_names):
+        if name in COCO_FROM_NAMES:
+            out[:, :, i] = j[COCO_FROM_NAMES[name]]
+        else:
+            a, b = FACE_OFFSETS[name]
+            out[:, :, i] = np.where(face_seen[..., None], j["head"] + a * side + b * up, 0.0)
+    present = (kp != 0).any(axis=(2, 3))  # (M, T)
+    return np.where(present[:, :, None, None], out, 0.0).astype(np.float32)
 
 
 def resample_time(kp: np.ndarray, factor: float) -> np.ndarray:
@@ -135,6 +175,10 @@ def main() -> None:
     ap.add_argument("--joints", default=None, metavar="J1,J2,...",
                     help="keep these joints (1-based, in this order; the layout follows), as a sensor with fewer "
                          "joints would record")
+    ap.add_argument("--coco17", action="store_true",
+                    help="write the clips in COCO-17 order with the built-in coco17 layout (a 2-D pose "
+                         "estimator's joints: the head as the nose, eyes and ears placed around it); with "
+                         "--image-2d, as HRNet / pyskl 2-D pickles store them")
     ap.add_argument("--pair", action="store_true",
                     help="two bodies per clip: the second is another clip of the same class from the same part "
                          "(seeded), resampled to the first's length and standing 1 m to its side along x")
@@ -161,10 +205,14 @@ def main() -> None:
     keep = None if args.joints is None else [int(j) - 1 for j in args.joints.split(",")]
     if keep is not None and (min(keep) < 0 or max(keep) >= p.layout.num_joints or len(set(keep)) < len(keep)):
         raise SystemExit(f"--joints must name distinct joints 1..{p.layout.num_joints}, got {args.joints}")
+    if keep is not None and args.coco17:
+        raise SystemExit("--joints and --coco17 both choose the joints; give one")
     pair_rng = np.random.default_rng(args.seed + 2)
 
     def clip(i: int) -> np.ndarray:
         kp = np.asarray(p.data[i][:, : int(p.lengths[i])]).transpose(3, 1, 2, 0)  # (C, T, V, M) -> (M, T, V, C)
+        if args.coco17:
+            return to_coco17(kp, p.layout)
         return kp[:, :, keep] if keep is not None else kp
 
     annotations, split = [], {"main_train": [], "main_test": []}
@@ -194,7 +242,8 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out.with_suffix(".pkl"), "wb") as f:
         pickle.dump({"split": split, "annotations": annotations, "class_names": list(p.class_names)}, f)
-    Path(f"{out}_layout.yaml").write_text(yaml.safe_dump(_layout_yaml(p.layout, keep), sort_keys=False))
+    layout = _layout_yaml(COCO17) if args.coco17 else _layout_yaml(p.layout, keep)
+    Path(f"{out}_layout.yaml").write_text(yaml.safe_dump(layout, sort_keys=False))
     print(f"{out}.pkl: {len(train)} train / {len(test)} test clips, {p.num_classes} classes "
           f"(labels present: train {len(np.unique(p.labels[train]))}, test {len(np.unique(p.labels[test]))})")
 

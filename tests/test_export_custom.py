@@ -85,3 +85,35 @@ def test_the_whole_layout_is_written_as_it_is():
         spec = script._layout_yaml(layout)
         assert [tuple(b) for b in spec["bones"]] == [(c + 1, p + 1) for c, p in layout.bones]
         assert spec["joint_names"] == list(layout.joint_names)  # names travel: AS-CAL finds its spine by name
+
+
+def test_coco17_keeps_named_joints_and_places_the_face_around_the_head():
+    from skelcl.data.layouts import COCO17, get_layout
+    from skelcl.data.readers import load_layout
+
+    script = load_script()
+    kinect20 = get_layout("kinect20")
+    rng = np.random.default_rng(0)
+    kp = (rng.normal(size=(1, 4, 20, 3)) + [0, 0, 3]).astype(np.float32)
+    kp[0, 2] = 0  # the body absent in one frame
+    kp[0, 3, kinect20.joint_names.index("head")] = 0  # the head missed in another
+    out = script.to_coco17(kp, kinect20)
+    assert out.shape == (1, 4, 17, 3)
+    name = kinect20.joint_names.index
+    for i, joint in enumerate(COCO17.joint_names):
+        source = "head" if joint == "nose" else joint
+        if source in kinect20.joint_names:
+            np.testing.assert_array_equal(out[0, :, i], kp[0, :, name(source)])
+    face = [COCO17.joint_names.index(n) for n in ("left_eye", "right_eye", "left_ear", "right_ear")]
+    side = kp[0, :2, name("right_shoulder")] - kp[0, :2, name("left_shoulder")]
+    head = kp[0, :2, name("head")]
+    left_eye, right_eye, left_ear, right_ear = (out[0, :2, j] for j in face)
+    np.testing.assert_allclose(right_eye - left_eye, 0.16 * side, atol=1e-5)  # left on the left
+    np.testing.assert_allclose(right_ear - left_ear, 0.4 * side, atol=1e-5)  # ears wider than eyes
+    np.testing.assert_allclose((left_ear + right_ear) / 2, head, atol=1e-5)
+    eyes_up = np.linalg.norm((left_eye + right_eye) / 2 - head, axis=-1)
+    np.testing.assert_allclose(eyes_up, 0.04 * np.linalg.norm(side, axis=-1), rtol=1e-4)
+    neck = (kp[0, :2, name("left_shoulder")] + kp[0, :2, name("right_shoulder")]) / 2
+    assert (((left_eye + right_eye) / 2 - head) * (head - neck)).sum(-1).min() > 0  # the eyes sit above the nose
+    assert (out[0, 2] == 0).all() and (out[0, 3][face] == 0).all()  # absent body; no face without a head
+    assert load_layout(script._layout_yaml(COCO17)).joint_names == COCO17.joint_names  # the YAML is the built-in one
