@@ -10,7 +10,8 @@ data would be (the layout travels as a YAML file, not as a built-in name).
     python scripts/export_custom.py data/nucla out/xview2d --train view=1,2 --test view=3 --image-2d
     python scripts/export_custom.py data/nucla out/xview_x12 --train view=1,2 --test view=3 --frame-rate 12
     python scripts/export_custom.py data/nucla out/xview2d_miss --train view=1,2 --test view=3 --image-2d --miss 0.1
-    python scripts/export_custom.py data/nucla out/xview_coco --train view=1,2 --test view=3 --image-2d --coco17
+    python scripts/export_custom.py data/nucla out/xview_coco --train view=1,2 --test view=3 --image-2d \
+        --pose-layout coco17
     python scripts/export_custom.py data/nucla out/pairs15 --train subject=1,2,3,4,5,6 --test subject=7,8,9,10 \
         --max-train 225 --frame-rate 0.5 --joints 4,3,2,5,6,8,9,10,12,13,14,16,17,18,20 --pair --unit-box
 then: python -m skelcl.train dataset=custom dataset.root=out/v1v2.pkl dataset.layout=out/v1v2_layout.yaml \
@@ -27,16 +28,13 @@ import numpy as np
 import yaml
 
 from skelcl.data.formats import load_prepared
-from skelcl.data.layouts import COCO17, Layout
+from skelcl.data.layouts import COCO17, OPENPOSE18, Layout
 
-# COCO-17 joints a Kinect / NTU skeleton has by name; the head stands in for the nose, and the eyes and ears (no
-# depth sensor tracks them) are placed around it from the shoulder line, so a turned body foreshortens them as a
-# pose estimator would see it.
-COCO_FROM_NAMES = {"nose": "head", "left_shoulder": "left_shoulder", "right_shoulder": "right_shoulder",
-                   "left_elbow": "left_elbow", "right_elbow": "right_elbow", "left_wrist": "left_wrist",
-                   "right_wrist": "right_wrist", "left_hip": "left_hip", "right_hip": "right_hip",
-                   "left_knee": "left_knee", "right_knee": "right_knee", "left_ankle": "left_ankle",
-                   "right_ankle": "right_ankle"}
+# A 2-D pose estimator's joints from a depth sensor's, by name: the head stands in for the nose and the shoulder
+# centre for OpenPose's neck; the eyes and ears (no depth sensor tracks them) are placed around the head from the
+# shoulder line, so a turned body foreshortens them as a pose estimator would see it.
+POSE_LAYOUTS = {"coco17": COCO17, "openpose18": OPENPOSE18}
+STAND_INS = {"nose": ("head",), "neck": ("shoulder_center", "spine_shoulder")}
 FACE_OFFSETS = {"left_eye": (-0.08, 0.04), "right_eye": (0.08, 0.04), "left_ear": (-0.2, 0.0),
                 "right_ear": (0.2, 0.0)}  # (along left->right shoulder, up) in shoulder widths
 
@@ -92,29 +90,33 @@ def project_to_image(kp: np.ndarray, focal: float = 525.0, size: tuple[int, int]
     return np.where(present[..., None], uv, 0.0).astype(np.float32)
 
 
-def to_coco17(kp: np.ndarray, layout: Layout) -> np.ndarray:
-    """(M, T, V, C) camera-space clips of a named depth-sensor layout -> (M, T, 17, C) in COCO-17 order: the joints
-    both have by name, the head as the nose, eyes and ears offset from the head along the shoulder line and up (the
-    head minus the shoulder centre's direction; zero where the head or a shoulder is missing). Frames where a body is
-    absent stay zero."""
+def to_pose_layout(kp: np.ndarray, layout: Layout, target: Layout) -> np.ndarray:
+    """(M, T, V, C) camera-space clips of a named depth-sensor layout -> (M, T, V', C) in a pose estimator's joint
+    order (`target`: COCO-17 or OpenPose-18): the joints both have by name, the stand-ins above, eyes and ears offset
+    from the head along the shoulder line and up (the head minus the shoulder centre's direction; zero where the head
+    or a shoulder is missing). Frames where a body is absent stay zero."""
     names = layout.joint_names or ()
-    need = set(COCO_FROM_NAMES.values()) | {"left_shoulder", "right_shoulder"}
-    if not need <= set(names):
-        raise SystemExit(f"--coco17 needs a layout naming {sorted(need)}; '{layout.name}' lacks "
-                         f"{sorted(need - set(names))}")
-    j = {n: kp[:, :, names.index(n)] for n in need}
+
+    def source(joint: str) -> str | None:
+        return next((n for n in (joint, *STAND_INS.get(joint, ())) if n in names), None)
+
+    lacking = [n for n in target.joint_names if n not in FACE_OFFSETS and source(n) is None]
+    lacking += [n for n in ("head", "left_shoulder", "right_shoulder") if n not in names]
+    if lacking:
+        raise SystemExit(f"--pose-layout {target.name}: layout '{layout.name}' has no joint for {sorted(set(lacking))}")
+    j = {n: kp[:, :, names.index(n)] for n in ("head", "left_shoulder", "right_shoulder")}
     side = j["right_shoulder"] - j["left_shoulder"]  # (M, T, C), one shoulder width long
     up = j["head"] - (j["left_shoulder"] + j["right_shoulder"]) / 2
     up = up / np.maximum(np.linalg.norm(up, axis=-1, keepdims=True), 1e-9) * np.linalg.norm(side, axis=-1,
                                                                                           keepdims=True)
-    face_seen = np.stack([(j[n] != 0).any(axis=-1) for n in ("head", "left_shoulder", "right_shoulder")]).all(0)
-    out = np.zeros(kp.shape[:2] + (COCO17.num_joints, kp.shape[-1]), np.float32)
-    for i, name in enumerate(COCO17.joint_names):
-        if name in COCO_FROM_NAMES:
-            out[:, :, i] = j[COCO_FROM_NAMES[name]]
-        else:
+    face_seen = np.stack([(v != 0).any(axis=-1) for v in j.values()]).all(0)
+    out = np.zeros(kp.shape[:2] + (target.num_joints, kp.shape[-1]), np.float32)
+    for i, name in enumerate(target.joint_names):
+        if name in FACE_OFFSETS:
             a, b = FACE_OFFSETS[name]
             out[:, :, i] = np.where(face_seen[..., None], j["head"] + a * side + b * up, 0.0)
+        else:
+            out[:, :, i] = kp[:, :, names.index(source(name))]
     present = (kp != 0).any(axis=(2, 3))  # (M, T)
     return np.where(present[:, :, None, None], out, 0.0).astype(np.float32)
 
@@ -175,10 +177,10 @@ def main() -> None:
     ap.add_argument("--joints", default=None, metavar="J1,J2,...",
                     help="keep these joints (1-based, in this order; the layout follows), as a sensor with fewer "
                          "joints would record")
-    ap.add_argument("--coco17", action="store_true",
-                    help="write the clips in COCO-17 order with the built-in coco17 layout (a 2-D pose "
-                         "estimator's joints: the head as the nose, eyes and ears placed around it); with "
-                         "--image-2d, as HRNet / pyskl 2-D pickles store them")
+    ap.add_argument("--pose-layout", choices=sorted(POSE_LAYOUTS), default=None,
+                    help="write the clips in a 2-D pose estimator's joint order with that built-in layout (the "
+                         "head as the nose, eyes and ears placed around it); with --image-2d, as HRNet / pyskl "
+                         "(coco17) or OpenPose / Kinetics-skeleton (openpose18) files store them")
     ap.add_argument("--pair", action="store_true",
                     help="two bodies per clip: the second is another clip of the same class from the same part "
                          "(seeded), resampled to the first's length and standing 1 m to its side along x")
@@ -205,14 +207,15 @@ def main() -> None:
     keep = None if args.joints is None else [int(j) - 1 for j in args.joints.split(",")]
     if keep is not None and (min(keep) < 0 or max(keep) >= p.layout.num_joints or len(set(keep)) < len(keep)):
         raise SystemExit(f"--joints must name distinct joints 1..{p.layout.num_joints}, got {args.joints}")
-    if keep is not None and args.coco17:
-        raise SystemExit("--joints and --coco17 both choose the joints; give one")
+    if keep is not None and args.pose_layout:
+        raise SystemExit("--joints and --pose-layout both choose the joints; give one")
+    pose = POSE_LAYOUTS.get(args.pose_layout)
     pair_rng = np.random.default_rng(args.seed + 2)
 
     def clip(i: int) -> np.ndarray:
         kp = np.asarray(p.data[i][:, : int(p.lengths[i])]).transpose(3, 1, 2, 0)  # (C, T, V, M) -> (M, T, V, C)
-        if args.coco17:
-            return to_coco17(kp, p.layout)
+        if pose is not None:
+            return to_pose_layout(kp, p.layout, pose)
         return kp[:, :, keep] if keep is not None else kp
 
     annotations, split = [], {"main_train": [], "main_test": []}
@@ -242,7 +245,7 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out.with_suffix(".pkl"), "wb") as f:
         pickle.dump({"split": split, "annotations": annotations, "class_names": list(p.class_names)}, f)
-    layout = _layout_yaml(COCO17) if args.coco17 else _layout_yaml(p.layout, keep)
+    layout = _layout_yaml(pose) if pose is not None else _layout_yaml(p.layout, keep)
     Path(f"{out}_layout.yaml").write_text(yaml.safe_dump(layout, sort_keys=False))
     print(f"{out}.pkl: {len(train)} train / {len(test)} test clips, {p.num_classes} classes "
           f"(labels present: train {len(np.unique(p.labels[train]))}, test {len(np.unique(p.labels[test]))})")

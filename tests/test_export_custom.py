@@ -87,8 +87,8 @@ def test_the_whole_layout_is_written_as_it_is():
         assert spec["joint_names"] == list(layout.joint_names)  # names travel: AS-CAL finds its spine by name
 
 
-def test_coco17_keeps_named_joints_and_places_the_face_around_the_head():
-    from skelcl.data.layouts import COCO17, get_layout
+def test_pose_layout_keeps_named_joints_and_places_the_face_around_the_head():
+    from skelcl.data.layouts import COCO17, OPENPOSE18, get_layout
     from skelcl.data.readers import load_layout
 
     script = load_script()
@@ -97,7 +97,7 @@ def test_coco17_keeps_named_joints_and_places_the_face_around_the_head():
     kp = (rng.normal(size=(1, 4, 20, 3)) + [0, 0, 3]).astype(np.float32)
     kp[0, 2] = 0  # the body absent in one frame
     kp[0, 3, kinect20.joint_names.index("head")] = 0  # the head missed in another
-    out = script.to_coco17(kp, kinect20)
+    out = script.to_pose_layout(kp, kinect20, COCO17)
     assert out.shape == (1, 4, 17, 3)
     name = kinect20.joint_names.index
     for i, joint in enumerate(COCO17.joint_names):
@@ -113,7 +113,13 @@ def test_coco17_keeps_named_joints_and_places_the_face_around_the_head():
     np.testing.assert_allclose((left_ear + right_ear) / 2, head, atol=1e-5)
     eyes_up = np.linalg.norm((left_eye + right_eye) / 2 - head, axis=-1)
     np.testing.assert_allclose(eyes_up, 0.04 * np.linalg.norm(side, axis=-1), rtol=1e-4)
-    neck = (kp[0, :2, name("left_shoulder")] + kp[0, :2, name("right_shoulder")]) / 2
-    assert (((left_eye + right_eye) / 2 - head) * (head - neck)).sum(-1).min() > 0  # the eyes sit above the nose
+    shoulder_mid = (kp[0, :2, name("left_shoulder")] + kp[0, :2, name("right_shoulder")]) / 2
+    assert (((left_eye + right_eye) / 2 - head) * (head - shoulder_mid)).sum(-1).min() > 0  # the eyes sit above the nose
     assert (out[0, 2] == 0).all() and (out[0, 3][face] == 0).all()  # absent body; no face without a head
     assert load_layout(script._layout_yaml(COCO17)).joint_names == COCO17.joint_names  # the YAML is the built-in one
+    openpose = script.to_pose_layout(kp, kinect20, OPENPOSE18)
+    neck = OPENPOSE18.joint_names.index("neck")
+    np.testing.assert_array_equal(openpose[0, :, neck], kp[0, :, name("shoulder_center")])
+    for joint in COCO17.joint_names:  # the same joints, in OpenPose's order
+        np.testing.assert_array_equal(openpose[0, :, OPENPOSE18.joint_names.index(joint)],
+                                      out[0, :, COCO17.joint_names.index(joint)])
