@@ -1,12 +1,14 @@
-"""scripts/export_custom.py's frame-rate option: a clip written as recorded at K x its frame rate (the benchmark of the
-small-data rule's frame stride, docs/results.md)."""
+"""scripts/export_custom.py, the tool that cuts new small real datasets out of a prepared one to check that the
+small-data rule generalises (docs/results.md): frame rate, joint subsets, pose-estimator layouts, partners."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 
 def load_script():
@@ -114,7 +116,7 @@ def test_pose_layout_keeps_named_joints_and_places_the_face_around_the_head():
     eyes_up = np.linalg.norm((left_eye + right_eye) / 2 - head, axis=-1)
     np.testing.assert_allclose(eyes_up, 0.04 * np.linalg.norm(side, axis=-1), rtol=1e-4)
     shoulder_mid = (kp[0, :2, name("left_shoulder")] + kp[0, :2, name("right_shoulder")]) / 2
-    assert (((left_eye + right_eye) / 2 - head) * (head - shoulder_mid)).sum(-1).min() > 0  # the eyes sit above the nose
+    assert (((left_eye + right_eye) / 2 - head) * (head - shoulder_mid)).sum(-1).min() > 0  # eyes above the nose
     assert (out[0, 2] == 0).all() and (out[0, 3][face] == 0).all()  # absent body; no face without a head
     assert load_layout(script._layout_yaml(COCO17)).joint_names == COCO17.joint_names  # the YAML is the built-in one
     openpose = script.to_pose_layout(kp, kinect20, OPENPOSE18)
@@ -123,3 +125,5 @@ def test_pose_layout_keeps_named_joints_and_places_the_face_around_the_head():
     for joint in COCO17.joint_names:  # the same joints, in OpenPose's order
         np.testing.assert_array_equal(openpose[0, :, OPENPOSE18.joint_names.index(joint)],
                                       out[0, :, COCO17.joint_names.index(joint)])
+    with pytest.raises(SystemExit, match="has no joint for .*'left_elbow'"):
+        script.to_pose_layout(kp, dataclasses.replace(kinect20, joint_names=()), COCO17)  # nameless: nothing to map
