@@ -34,7 +34,9 @@ from skelcl.data.layouts import COCO17, OPENPOSE18, Layout
 # centre for OpenPose's neck; the eyes and ears (no depth sensor tracks them) are placed around the head from the
 # shoulder line, so a turned body foreshortens them as a pose estimator would see it.
 POSE_LAYOUTS = {"coco17": COCO17, "openpose18": OPENPOSE18}
-STAND_INS = {"nose": ("head",), "neck": ("shoulder_center", "spine_shoulder")}
+# in order of preference; OpenPose's neck is the shoulders' midpoint: Kinect's shoulder centre, NTU's spine_shoulder
+# (NTU's own "neck" sits higher, towards the head)
+SOURCES = {"nose": ("nose", "head"), "neck": ("shoulder_center", "spine_shoulder", "neck")}
 FACE_OFFSETS = {"left_eye": (-0.08, 0.04), "right_eye": (0.08, 0.04), "left_ear": (-0.2, 0.0),
                 "right_ear": (0.2, 0.0)}  # (along left->right shoulder, up) in shoulder widths
 
@@ -92,13 +94,13 @@ def project_to_image(kp: np.ndarray, focal: float = 525.0, size: tuple[int, int]
 
 def to_pose_layout(kp: np.ndarray, layout: Layout, target: Layout) -> np.ndarray:
     """(M, T, V, C) camera-space clips of a named depth-sensor layout -> (M, T, V', C) in a pose estimator's joint
-    order (`target`: COCO-17 or OpenPose-18): the joints both have by name, the stand-ins above, eyes and ears offset
+    order (`target`: COCO-17 or OpenPose-18): the joints both have by name, the sources above, eyes and ears offset
     from the head along the shoulder line and up (the head minus the shoulder centre's direction; zero where the head
     or a shoulder is missing). Frames where a body is absent stay zero."""
     names = layout.joint_names or ()
 
     def source(joint: str) -> str | None:
-        return next((n for n in (joint, *STAND_INS.get(joint, ())) if n in names), None)
+        return next((n for n in SOURCES.get(joint, (joint,)) if n in names), None)
 
     lacking = [n for n in target.joint_names if n not in FACE_OFFSETS and source(n) is None]
     lacking += [n for n in ("head", "left_shoulder", "right_shoulder") if n not in names]

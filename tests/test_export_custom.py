@@ -90,7 +90,7 @@ def test_the_whole_layout_is_written_as_it_is():
 
 
 def test_pose_layout_keeps_named_joints_and_places_the_face_around_the_head():
-    from skelcl.data.layouts import COCO17, OPENPOSE18, get_layout
+    from skelcl.data.layouts import COCO17, NTU25, OPENPOSE18, get_layout
     from skelcl.data.readers import load_layout
 
     script = load_script()
@@ -125,5 +125,7 @@ def test_pose_layout_keeps_named_joints_and_places_the_face_around_the_head():
     for joint in COCO17.joint_names:  # the same joints, in OpenPose's order
         np.testing.assert_array_equal(openpose[0, :, OPENPOSE18.joint_names.index(joint)],
                                       out[0, :, COCO17.joint_names.index(joint)])
+    ntu = script.to_pose_layout(np.ones((1, 2, 25, 3), np.float32) * np.arange(1, 26)[:, None], NTU25, OPENPOSE18)
+    assert ntu[0, 0, neck, 0] == NTU25.joint_names.index("spine_shoulder") + 1  # the shoulders' midpoint, not "neck"
     with pytest.raises(SystemExit, match="has no joint for .*'left_elbow'"):
         script.to_pose_layout(kp, dataclasses.replace(kinect20, joint_names=()), COCO17)  # nameless: nothing to map
