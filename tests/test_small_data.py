@@ -237,6 +237,7 @@ def test_turn_goes_before_the_shear_of_views_without_a_rotation(method):
     shear and no rotation; other views are left exactly as written."""
     from omegaconf import open_dict
 
+    from skelcl.augment.views import op_names
     from skelcl.small_data import add_turn
 
     model = compose_config([f"method={method}"]).method.model
@@ -245,14 +246,14 @@ def test_turn_goes_before_the_shear_of_views_without_a_rotation(method):
         add_turn(model, 45.0)
     after = OmegaConf.to_container(model.views)
     for name, specs in after.items():
-        old = [s["op"] if isinstance(s, dict) else s for s in before[name]]
+        old = op_names(before[name])
         if "shear" in old and "rotate" not in old:
             at = old.index("shear")
             assert specs[at] == {"op": "rotate", "mode": "single", "axis": 1, "max_angle": 45.0, "symmetric": True}
             assert specs[:at] + specs[at + 1:] == before[name], name
         else:
             assert specs == before[name], name
-    assert any("rotate" not in [s["op"] for s in before[n]] for n in before)  # the method had views to turn
+    assert any("rotate" not in op_names(before[n]) for n in before)  # the method had views to turn
 
 
 def test_only_2d_clips_get_the_methods_turn():
