@@ -28,7 +28,7 @@ from skelcl.config import (
     ScheduleConfig,
     checked,
 )
-from skelcl.config_tree import check_tree
+from skelcl.config_tree import check_tree, small_data_declarations
 from skelcl.data.checks import warn_coordinates, warn_label_gaps
 from skelcl.data.datamodule import SkeletonDataModule
 from skelcl.divergence import DivergenceGuard
@@ -194,6 +194,7 @@ def apply_small_data_rule(cfg: DictConfig, dm: SkeletonDataModule):
     if not small_data_applies(cfg, dm):
         return None
     model = cfg.method.model
+    budget, turn_2d = small_data_declarations(cfg.method)
     lengths = dm.prepared.lengths[dm.train_idx]
     recipe = derive(rule, clips, float(np.median(lengths)), int(cfg.method.clip.frames),
                     int(cfg.method.schedule.batch_size), int(model.get("queue_size", 32768)),
@@ -201,8 +202,7 @@ def apply_small_data_rule(cfg: DictConfig, dm: SkeletonDataModule):
                     channels=int(dm.prepared.shape[1]), has_pairs=bool(dm.layout.pairs),
                     normalized=bool(model.get("normalize", True)),
                     temporal=str(cfg.method.clip.get("temporal", "resize")),
-                    budget=float(cfg.method.get("small_data_budget", 1.0)),
-                    turn_2d=float(cfg.method.get("small_data_turn_2d", 0.0)))
+                    budget=budget, turn_2d=turn_2d)
     apply(cfg, recipe)
     dm.batch_size = recipe.batch_size
     dm.drop_last = dm.drop_last and clips >= recipe.batch_size

@@ -89,7 +89,7 @@ def check_tree(cfg: DictConfig, primary: str = "train") -> None:
         if isinstance(cfg.get(group), DictConfig):
             check_keys(cfg[group], packaged_keys(group), group, hint)
     if "method" in cfg:
-        _check_small_data_declarations(cfg.method)
+        small_data_declarations(cfg.method)
         for name, schema in (("linear", LinearConfig), ("finetune", FinetuneConfig), ("semi", FinetuneConfig)):
             node = cfg.method.get(name)
             if node is not None and not isinstance(node, ListConfig):
@@ -104,9 +104,10 @@ def _check_run(run: dict) -> None:
         raise ConfigError(str(e).replace("'run.", "'", 1)) from None
 
 
-def _check_small_data_declarations(method: DictConfig) -> None:
-    """What a method declares for the small-data rule, checked before the data is opened: its multiple of the
-    rule's budget (a number > 0) and its turn about the vertical for 2-D clips (degrees in [0, 90])."""
+def small_data_declarations(method: DictConfig) -> tuple[float, float]:
+    """What a method declares for the small-data rule, (budget, turn_2d), checked: its multiple of the rule's
+    budget (a number > 0, default 1) and its turn about the vertical for 2-D clips (degrees in [0, 90], default 0:
+    none). Called before the data is opened and again where the rule is derived."""
     def number(value: Any) -> bool:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -117,6 +118,7 @@ def _check_small_data_declarations(method: DictConfig) -> None:
     if not (number(turn) and 0 <= turn <= 90):
         raise ConfigError(f"method.small_data_turn_2d must be a number of degrees in [0, 90] (0: no turn), "
                           f"got {turn!r}")
+    return float(budget), float(turn)
 
 
 def _check_partial(schema: type, node: DictConfig, where: str) -> None:
