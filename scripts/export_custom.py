@@ -99,10 +99,9 @@ def to_pose_layout(kp: np.ndarray, layout: Layout, target: Layout) -> np.ndarray
     or a shoulder is missing). Frames where a body is absent stay zero."""
     names = layout.joint_names or ()
 
-    def source(joint: str) -> str | None:
-        return next((n for n in SOURCES.get(joint, (joint,)) if n in names), None)
-
-    lacking = [n for n in target.joint_names if n not in FACE_OFFSETS and source(n) is None]
+    sources = {joint: next((n for n in SOURCES.get(joint, (joint,)) if n in names), None)
+               for joint in target.joint_names if joint not in FACE_OFFSETS}
+    lacking = [joint for joint, src in sources.items() if src is None]
     lacking += [n for n in ("head", "left_shoulder", "right_shoulder") if n not in names]
     if lacking:
         raise SystemExit(f"--pose-layout {target.name}: layout '{layout.name}' has no joint for {sorted(set(lacking))}")
@@ -118,7 +117,7 @@ def to_pose_layout(kp: np.ndarray, layout: Layout, target: Layout) -> np.ndarray
             a, b = FACE_OFFSETS[name]
             out[:, :, i] = np.where(face_seen[..., None], j["head"] + a * side + b * up, 0.0)
         else:
-            out[:, :, i] = kp[:, :, names.index(source(name))]
+            out[:, :, i] = kp[:, :, names.index(sources[name])]
     present = (kp != 0).any(axis=(2, 3))  # (M, T)
     return np.where(present[:, :, None, None], out, 0.0).astype(np.float32)
 
