@@ -12,6 +12,8 @@ data would be (the layout travels as a YAML file, not as a built-in name).
     python scripts/export_custom.py data/nucla out/xview2d_miss --train view=1,2 --test view=3 --image-2d --miss 0.1
     python scripts/export_custom.py data/nucla out/xview_coco --train view=1,2 --test view=3 --image-2d \
         --pose-layout coco17
+    python scripts/export_custom.py data/nucla out/xview_crowd --train view=1,2 --test view=3 --image-2d \
+        --pose-layout coco17 --bystanders 3
     python scripts/export_custom.py data/nucla out/pairs15 --train subject=1,2,3,4,5,6 --test subject=7,8,9,10 \
         --max-train 225 --frame-rate 0.5 --joints 4,3,2,5,6,8,9,10,12,13,14,16,17,18,20 --pair --unit-box
 then: python -m skelcl.train dataset=custom dataset.root=out/v1v2.pkl dataset.layout=out/v1v2_layout.yaml \
@@ -152,6 +154,35 @@ def _with_partner(kp: np.ndarray, clip, candidates: np.ndarray, rng: np.random.G
     return np.concatenate([kp, np.where(present, other + shift, 0.0)], axis=0).astype(np.float32)
 
 
+def _with_bystanders(kp: np.ndarray, clip, candidates: np.ndarray, k: int,
+                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(M, T, V, C) -> (M + k, T, V, C) and each body's detection confidence (M + k,): k people in the background, as
+    a pose estimator also reports them. Each is another clip of the same part (any class) resampled to T frames,
+    1.5-3 m to either side and 0-2 m further from the camera, seen in one stretch of 30-90 % of the frames, with a
+    confidence of 0.3-0.7 against the performer's 1; the bodies are stored in a random order, so the performer is
+    not always the first."""
+    t = kp.shape[1]
+    bodies, conf = [kp], [np.ones(kp.shape[0], np.float32)]
+    for _ in range(k):
+        other = clip(int(rng.choice(candidates)))[:1]
+        other = resample_time(other, t / other.shape[1])[:, :t]
+        if other.shape[1] < t:
+            other = np.concatenate([other, np.repeat(other[:, -1:], t - other.shape[1], axis=1)], axis=1)
+        shift = np.zeros(kp.shape[-1], np.float32)
+        shift[0] = rng.choice([-1.0, 1.0]) * rng.uniform(1.5, 3.0)
+        if kp.shape[-1] > 2:
+            shift[2] = rng.uniform(0.0, 2.0)
+        seen = max(1, round(t * rng.uniform(0.3, 0.9)))
+        start = int(rng.integers(0, t - seen + 1))
+        window = np.zeros((1, t, 1, 1), bool)
+        window[:, start:start + seen] = True
+        present = window & (other != 0).any(axis=-1, keepdims=True)
+        bodies.append(np.where(present, other + shift, 0.0).astype(np.float32))
+        conf.append(np.full(1, rng.uniform(0.3, 0.7), np.float32))
+    order = rng.permutation(kp.shape[0] + k)
+    return np.concatenate(bodies, axis=0)[order], np.concatenate(conf)[order]
+
+
 def _to_unit_box(keypoints: list[np.ndarray]) -> None:
     """Rescale every coordinate axis, in place, to [0, 1] over all present joints of all clips."""
     present = [(k != 0).any(axis=-1) for k in keypoints]
@@ -191,7 +222,13 @@ def main() -> None:
     ap.add_argument("--miss", type=float, default=0.0, metavar="P",
                     help="write each joint of each frame as (0, 0[, 0]) with probability P (seeded), as the joints "
                          "an OpenPose-style estimator misses")
+    ap.add_argument("--bystanders", type=int, default=0, metavar="K",
+                    help="add K people in the background of every clip (other clips of the same part, 1.5-3 m to "
+                         "the side, seen in part of the frames, lower keypoint_score with --image-2d), the bodies "
+                         "stored in a random order: a pose estimator's detections of a filmed scene")
     args = ap.parse_args()
+    if args.bystanders < 0:
+        raise SystemExit(f"--bystanders must be >= 0, got {args.bystanders}")
     if not 0 <= args.miss < 1:
         raise SystemExit(f"--miss must be in [0, 1), got {args.miss}")
     if args.frame_rate <= 0:
@@ -212,6 +249,7 @@ def main() -> None:
         raise SystemExit("--joints and --pose-layout both choose the joints; give one")
     pose = POSE_LAYOUTS.get(args.pose_layout)
     pair_rng = np.random.default_rng(args.seed + 2)
+    crowd_rng = np.random.default_rng(args.seed + 3)
 
     def clip(i: int) -> np.ndarray:
         kp = np.asarray(p.data[i][:, : int(p.lengths[i])]).transpose(3, 1, 2, 0)  # (C, T, V, M) -> (M, T, V, C)
@@ -225,6 +263,9 @@ def main() -> None:
             kp = clip(i)
             if args.pair:
                 kp = _with_partner(kp, clip, idx[(p.labels[idx] == p.labels[i]) & (idx != i)], pair_rng)
+            conf = np.ones(kp.shape[0], np.float32)
+            if args.bystanders:
+                kp, conf = _with_bystanders(kp, clip, idx[idx != i], args.bystanders, crowd_rng)
             if args.frame_rate != 1:
                 kp = resample_time(kp, args.frame_rate)
             name = f"{p.names[i]}"
@@ -232,7 +273,8 @@ def main() -> None:
                    "keypoint": kp.astype(np.float32)}
             if args.image_2d:
                 ann["keypoint"] = project_to_image(kp)
-                ann["keypoint_score"] = np.ones(kp.shape[:3], np.float32)
+                present = (kp != 0).any(axis=-1)
+                ann["keypoint_score"] = np.where(present, conf[:, None, None], 0.0).astype(np.float32)
             if args.miss:
                 missed = rng.random(ann["keypoint"].shape[:3]) < args.miss
                 ann["keypoint"] = np.where(missed[..., None], 0.0, ann["keypoint"]).astype(np.float32)

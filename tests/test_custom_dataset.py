@@ -119,6 +119,38 @@ def test_2d_keypoints_get_ascals_turn(tmp_path, cache_dir, custom_data, custom_2
     assert recipe.turn == 0 and all("rotate" not in [s["op"] for s in v] for v in views_off.values())
 
 
+def test_pose_estimator_pickle_with_background_people_and_numbered_splits(tmp_path, cache_dir):
+    """A pickle as pyskl writes UCF101 / HMDB51: numbered splits (`train1` / `test1`, picked by `dataset.split=1`)
+    and every person the detector saw; the two most confidently seen bodies are kept, the performer first."""
+    from skelcl.build import build_data
+    from tests.conftest import compose_train
+
+    rng = np.random.default_rng(5)
+    annotations = []
+    for i in range(48):
+        kp = (rng.normal(size=(3, 40, 15, 2)) * 40 + 300).astype(np.float32)
+        score = np.full((3, 40, 15), 0.4, np.float32)
+        me = i % 3  # the performer is stored anywhere
+        score[me] = 0.9
+        kp[(me + 1) % 3, 25:] = 0  # one background person leaves
+        annotations.append({"frame_dir": f"v{i:03d}", "label": i % 5, "total_frames": 40, "keypoint": kp,
+                            "keypoint_score": score})
+    names = [a["frame_dir"] for a in annotations]
+    with open(tmp_path / "ucf_like.pkl", "wb") as f:
+        pickle.dump({"split": {"train1": names[:32], "test1": names[32:], "train2": names[16:], "test2": names[:16]},
+                     "annotations": annotations}, f)
+    (tmp_path / "mylayout.yaml").write_text(LAYOUT)
+    args = [*custom_args(tmp_path, "ucf_like", "skeletonclr"), "dataset.split=1"]
+    _, dm, _ = build_data(compose_train([*CUSTOM_TINY, *args], tmp_path / "run", cache_dir))
+    data = dm.prepared
+    assert data.shape == (48, 2, 40, 15, 2)
+    assert data.split("1_train").tolist() == list(range(32)) and data.split("1_test").tolist() == list(range(32, 48))
+    for i, a in enumerate(annotations):
+        me = i % 3
+        np.testing.assert_array_equal(data.data[i, ..., 0], a["keypoint"][me].transpose(2, 0, 1))
+        np.testing.assert_array_equal(data.data[i, ..., 1], a["keypoint"][(me + 2) % 3].transpose(2, 0, 1))
+
+
 def test_2d_keypoints_refuse_per_frame_shoulder_alignment(tmp_path, cache_dir, custom_2d):
     args = [*custom_args(custom_2d, "pose2d", "skeletonclr"), "dataset.normalize=frame", "dataset.align_shoulders=true"]
     with pytest.raises(ValueError, match="align_shoulders.*needs 3-D"):

@@ -79,6 +79,29 @@ def test_partner_and_unit_box():
     assert (two[1, 2] == 0).all()  # absent joints stay absent
 
 
+def test_bystanders_are_partly_seen_less_confident_and_shuffled_in():
+    script = load_script()
+    rng = np.random.default_rng(0)
+    clips = {i: rng.uniform(1, 2, size=(1, 5 + i, 4, 3)).astype(np.float32) for i in range(4)}
+    crowd, conf = script._with_bystanders(clips[0], clips.__getitem__, np.array([1, 2, 3]), 3,
+                                          np.random.default_rng(1))
+    assert crowd.shape == (4, 5, 4, 3) and conf.shape == (4,)
+    me = int(np.argmax(conf))
+    assert conf[me] == 1.0 and ((conf >= 0.3) & (conf <= 0.7)).sum() == 3
+    np.testing.assert_array_equal(crowd[me], clips[0][0])
+    seen = (crowd != 0).any(axis=(2, 3))  # (M, T)
+    others = np.delete(np.arange(4), me)
+    assert seen[me].all() and all(1 <= seen[b].sum() <= 5 for b in others)
+    # each is seen in one stretch, standing at least 1.5 m to the side (the x offsets of the shifted clips)
+    for b in others:
+        frames = np.flatnonzero(seen[b])
+        assert (np.diff(frames) == 1).all()
+        assert np.abs(crowd[b, frames, :, 0] - 1.5).min() >= 1.5 - 1.0
+    orders = {int(np.argmax(script._with_bystanders(clips[0], clips.__getitem__, np.array([1, 2, 3]), 3,
+                                                    np.random.default_rng(s))[1])) for s in range(12)}
+    assert len(orders) > 1  # the performer is not always stored first
+
+
 def test_the_whole_layout_is_written_as_it_is():
     from skelcl.data.layouts import NTU25, get_layout
 

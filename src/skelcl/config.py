@@ -154,11 +154,16 @@ class DatasetConfig:
     recipe: str = "auto"  # auto: the small-data rule decides from the split's size | paper: the method's own recipe
     num_workers: int = 0
     num_classes: Any = None  # declared class count, checked against the labels (custom data: required)
+    max_bodies: Any = 2  # pyskl / custom pickles: the most-seen bodies kept per clip (data/bodies.py); null: all
     options: dict = field(default_factory=dict)  # format-specific (e.g. synthetic generator settings)
 
     def __post_init__(self) -> None:
+        if isinstance(self.split, int) and not isinstance(self.split, bool) and self.split >= 0:
+            self.split = str(self.split)  # dataset.split=1: a numbered split (1_train / 1_test)
         require(self, "split", self.split is None or (isinstance(self.split, str) and self.split != ""),
                 "must be a split name (NAME -> NAME_train / NAME_test) or null (plain train / test)")
+        require(self, "max_bodies", self.max_bodies is None or (isinstance(self.max_bodies, int) and not isinstance(
+            self.max_bodies, bool) and self.max_bodies >= 1), "must be null (every body) or an integer >= 1")
         require(self, "num_classes", self.num_classes is None or (isinstance(self.num_classes, int)
                                                                   and self.num_classes >= 1),
                 "must be null or an integer >= 1 (the number of action classes)")

@@ -35,11 +35,13 @@ def detect_format(root: str | Path) -> str:
 
 
 def open_dataset(root: str | Path | None, format: str = "prepared", layout: Any = None,
-                 cache_dir: str | Path | None = None, **kw: Any) -> PreparedDataset:
+                 cache_dir: str | Path | None = None, max_bodies: int | None = 2, **kw: Any) -> PreparedDataset:
     """Open (converting or generating first where needed) the dataset at `root`.
 
     `layout`: for crossclr/pyskl a layout name, mapping or YAML path (default: the built-in layout with the
     data's joint count); required for 'custom'; for 'prepared' / 'synthetic' it must match the stored one.
+    `max_bodies`: a pyskl / custom pickle keeps at most this many bodies per clip, the most seen (None: all);
+    data stored with fixed body slots (prepared, crossclr, synthetic) must not have more slots than it allows.
     `cache_dir`: where converted copies go (default: next to the source); the synthetic dataset's directory
     when `root` is not given. Extra keyword arguments go to the reader (e.g. num_classes, variant, benchmark
     for crossclr; SyntheticConfig fields for synthetic).
@@ -54,7 +56,7 @@ def open_dataset(root: str | Path | None, format: str = "prepared", layout: Any 
             raise ValueError("synthetic dataset: give root or cache_dir (where it is generated)")
         num_classes = kw.get("num_classes")  # a generator option: it makes that many classes
         ds = load_prepared(ensure_synthetic(base, **kw))
-        return _check_classes(_check_layout(ds, layout), num_classes)
+        return _check_bodies(_check_classes(_check_layout(ds, layout), num_classes), max_bodies)
     if not root:
         raise ValueError(f"format '{format}' needs a dataset root (dataset.root)")
     root = Path(root).expanduser()
@@ -66,15 +68,25 @@ def open_dataset(root: str | Path | None, format: str = "prepared", layout: Any 
         num_classes = kw.pop("num_classes", None)
         if kw:
             raise TypeError(f"unexpected options for a prepared dataset: {sorted(kw)}")
-        return _check_classes(_check_layout(load_prepared(root), layout), num_classes)
+        return _check_bodies(_check_classes(_check_layout(load_prepared(root), layout), num_classes), max_bodies)
     from skelcl.data import readers
 
     if format == "crossclr":
-        return load_prepared(readers.convert_crossclr(root, cache_dir=cache_dir, layout=layout, **kw))
+        return _check_bodies(load_prepared(readers.convert_crossclr(root, cache_dir=cache_dir, layout=layout, **kw)),
+                             max_bodies)
     if format == "custom" and layout is None:
         raise ValueError(f"{root}: format 'custom' needs layout= (a name, a mapping or a YAML file)")
     return load_prepared(readers.convert_pyskl(root, cache_dir=cache_dir, layout=layout,
-                                               require_classes=format == "custom", **kw))
+                                               require_classes=format == "custom", max_bodies=max_bodies, **kw))
+
+
+def _check_bodies(ds: PreparedDataset, max_bodies: int | None) -> PreparedDataset:
+    slots = ds.data.shape[-1]
+    if max_bodies is not None and slots > max_bodies:
+        raise DataFormatError(f"{ds.origin}: stores {slots} body slots per clip but dataset.max_bodies={max_bodies}; "
+                              "bodies are chosen when a pyskl / custom pickle is converted, not in stored data: "
+                              f"set dataset.max_bodies={slots} (or null)")
+    return ds
 
 
 def _check_classes(ds: PreparedDataset, num_classes: int | None) -> PreparedDataset:

@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import pickle
+import re
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
@@ -32,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from skelcl.data.bodies import rank_bodies
 from skelcl.data.formats import DataFormatError, PreparedWriter, build_once
 from skelcl.data.layouts import LAYOUTS, Layout, LayoutError, get_layout
 from skelcl.data.names import name_metadata
@@ -303,23 +305,28 @@ def _load_pickle(path: Path) -> Any:
 
 
 def convert_pyskl(path: str | Path, cache_dir: str | Path | None = None, layout: Any = None,
-                  num_classes: int | None = None, name: str | None = None, require_classes: bool = False) -> Path:
+                  num_classes: int | None = None, name: str | None = None, require_classes: bool = False,
+                  max_bodies: int | None = 2) -> Path:
     """Convert a pyskl-style annotation pickle (once, cached) and return the prepared directory.
 
     `require_classes` (custom data): the class count must be declared, by `num_classes` or by the pickle's own
-    `class_names` list, instead of being inferred from the largest label.
+    `class_names` list, instead of being inferred from the largest label. `max_bodies`: each clip's bodies are
+    ordered by how much of them was seen (by `keypoint_score` where given) and at most this many kept
+    (`skelcl.data.bodies`; None keeps all).
     """
     path = Path(path)
     lay_key = _layout_key(layout)
     files = [path] + ([Path(str(layout))] if isinstance(layout, (str, Path)) and Path(str(layout)).is_file() else [])
     if not path.is_file():
         raise FileNotFoundError(f"{path}: pyskl annotation pickle not found")
-    options = {"kind": "pyskl", "layout": lay_key, "num_classes": num_classes}
+    if max_bodies is not None and (isinstance(max_bodies, bool) or int(max_bodies) != max_bodies or max_bodies < 1):
+        raise ValueError(f"{path}: max_bodies must be null or an integer >= 1, got {max_bodies!r}")
+    options = {"kind": "pyskl", "layout": lay_key, "num_classes": num_classes, "max_bodies": max_bodies}
     fp = _fingerprint(files, options)
     out = _cache_dir(path, path.with_name(f"{path.stem}.skelcl-prepared"), cache_dir, fp)
     return _convert_once(path, out, fp, partial(_build_pyskl, path=path, layout=layout, num_classes=num_classes,
                                                 name=name, options=options, fp=fp, n_files=len(files),
-                                                require_classes=require_classes))
+                                                require_classes=require_classes, max_bodies=max_bodies))
 
 
 def _declared_classes(path: Path, obj: Mapping, num_classes: int | None,
@@ -343,7 +350,7 @@ def _declared_classes(path: Path, obj: Mapping, num_classes: int | None,
 
 
 def _build_pyskl(out: Path, path: Path, layout: Any, num_classes: int | None, name: str | None, options: dict,
-                 fp: dict, n_files: int, require_classes: bool = False) -> Path:
+                 fp: dict, n_files: int, require_classes: bool = False, max_bodies: int | None = 2) -> Path:
     obj = _load_pickle(path)
     if not isinstance(obj, Mapping) or "annotations" not in obj or "split" not in obj:
         raise DataFormatError(f"{path}: expected a dict with 'split' and 'annotations' (pyskl format)")
@@ -353,6 +360,7 @@ def _build_pyskl(out: Path, path: Path, layout: Any, num_classes: int | None, na
     anns = []
     dims: set[tuple[int, int]] = set()
     seen: dict[str, int] = {}
+    crowded = reordered = 0
     for i, a in enumerate(obj["annotations"]):
         if a is None:
             summary.skip(f"{path}: annotations[{i}]", "annotation is None: pyskl writes None for a file with no bodies")
@@ -379,8 +387,11 @@ def _build_pyskl(out: Path, path: Path, layout: Any, num_classes: int | None, na
         label = a["label"]
         if isinstance(label, (bool, float)) or int(label) != label or int(label) < 0:
             raise DataFormatError(f"{path}: {fd}: label {label!r} is not a 0-based class id")
+        keep = rank_bodies(kp, _scores(path, fd, a, kp), max_bodies)
+        crowded += len(keep) < kp.shape[0]
+        reordered += len(keep) == kp.shape[0] and bool((keep != np.arange(len(keep))).any())
         dims.add(kp.shape[2:])
-        anns.append((fd, int(label), kp))
+        anns.append((fd, int(label), kp[keep]))
     if not anns:
         raise DataFormatError(f"{path}: no usable annotations")
     if len(dims) != 1:
@@ -400,6 +411,12 @@ def _build_pyskl(out: Path, path: Path, layout: Any, num_classes: int | None, na
                               f"{one_based}")
     if num_classes is None:
         summary.note(f"num_classes inferred from the labels: {ncls}", warn=False)
+    if crowded:
+        summary.note(f"{crowded} clip(s) have more than {max_bodies} bodies: kept the {max_bodies} most seen (summed "
+                     "keypoint_score where given, else joints found), most first (dataset.max_bodies)")
+    if reordered:
+        summary.note(f"{reordered} clip(s) stored a less-seen body first: bodies reordered, most seen first",
+                     warn=False)
     index = {fd: k for k, (fd, _, _) in enumerate(anns)}
     splits: dict[str, list[int]] = {}
     n_none = sum(1 for a in obj["annotations"] if a is None)
@@ -429,9 +446,27 @@ def _build_pyskl(out: Path, path: Path, layout: Any, num_classes: int | None, na
                       {"fingerprint": fp, "converted_from": str(path)}, echo=False)
 
 
+def _scores(path: Path, fd: str, ann: Mapping, kp: np.ndarray) -> np.ndarray | None:
+    """The annotation's `keypoint_score` [M, T, V] (checked against its keypoints), or None without one."""
+    if ann.get("keypoint_score") is None:
+        return None
+    score = np.asarray(ann["keypoint_score"], dtype=np.float32)
+    if score.shape != kp.shape[:3]:
+        raise DataFormatError(f"{path}: {fd}: keypoint_score has shape {score.shape}, expected [M, T, V] = "
+                              f"{kp.shape[:3]} as its keypoint")
+    if not np.isfinite(score).all():
+        raise DataFormatError(f"{path}: {fd}: keypoint_score has a non-finite value (NaN/inf)")
+    return score
+
+
 def split_name(name: str) -> str:
     """A pickle's split name as stored: `val` is the test split (`NAME_val` -> `NAME_test`, plain `val` -> `test`);
-    every other name is kept, so `train` / `test` and `NAME_train` / `NAME_test` work as they are."""
+    pyskl's numbered splits (UCF101 / HMDB51: `train1`, `test1`, ...) become `1_train`, `1_test`, ... so that
+    `dataset.split=1` picks them; every other name is kept, so `train` / `test` and `NAME_train` / `NAME_test` work
+    as they are."""
     if name == "val":
         return "test"
+    numbered = re.fullmatch(r"(train|test|val)(\d+)", name)
+    if numbered:
+        return f"{numbered[2]}_{'train' if numbered[1] == 'train' else 'test'}"
     return f"{name[:-4]}_test" if name.endswith("_val") else name
