@@ -121,7 +121,8 @@ def test_2d_keypoints_get_ascals_turn(tmp_path, cache_dir, custom_data, custom_2
 
 def test_pose_estimator_pickle_with_background_people_and_numbered_splits(tmp_path, cache_dir):
     """A pickle as pyskl writes UCF101 / HMDB51: numbered splits (`train1` / `test1`, picked by `dataset.split=1`)
-    and every person the detector saw; the two most confidently seen bodies are kept, the performer first."""
+    and every person the detector saw: the performer first, the partner of an interaction kept, a passer-by seen
+    under half as much as the performer dropped."""
     from skelcl.build import build_data
     from tests.conftest import compose_train
 
@@ -132,7 +133,8 @@ def test_pose_estimator_pickle_with_background_people_and_numbered_splits(tmp_pa
         score = np.full((3, 40, 15), 0.4, np.float32)
         me = i % 3  # the performer is stored anywhere
         score[me] = 0.9
-        kp[(me + 1) % 3, 25:] = 0  # one background person leaves
+        score[(me + 2) % 3] = 0.8  # a partner, seen as well
+        kp[(me + 1) % 3, 25:] = 0  # a passer-by, leaving after 25 frames (0.4 x 25 / 40 of the performer's)
         annotations.append({"frame_dir": f"v{i:03d}", "label": i % 5, "total_frames": 40, "keypoint": kp,
                             "keypoint_score": score})
     names = [a["frame_dir"] for a in annotations]

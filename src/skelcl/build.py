@@ -156,7 +156,7 @@ def build_datamodule(ds: DatasetConfig, cache_dir: str, batch_size: int, seed: i
     if ds.num_classes is not None:
         options["num_classes"] = ds.num_classes
     prepared = open_dataset(ds.root, format=ds.format, layout=ds.layout, cache_dir=cache_dir,
-                            max_bodies=ds.max_bodies, **options)
+                            max_bodies=ds.max_bodies, min_body_share=ds.min_body_share, **options)
     warn_label_gaps(prepared)
     warn_coordinates(prepared)
     train_split, test_split = ds.split_names

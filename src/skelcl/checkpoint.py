@@ -27,14 +27,16 @@ IDENTITY = {
     "encoder": ("encoder",),
     "stream": ("stream.name",),
     "dataset": ("dataset.name", "dataset.format", "dataset.root", "dataset.split", "dataset.layout",
-                "dataset.options"),
+                "dataset.max_bodies", "dataset.min_body_share", "dataset.options"),
 }
+#: identity keys added after checkpoints were first written: a checkpoint without one had its default
+ADDED_LATER = {"dataset.max_bodies": 2, "dataset.min_body_share": 0.5}
 
 
 def _comparable(config: Mapping, key: str) -> Any:
     """The value of `key` as identity: a dataset is compared by its file or directory name, not where it lies
     (a moved or re-mounted copy, another cache directory for the generated dataset, is the same data)."""
-    value = OmegaConf.select(config, key, default=None)
+    value = OmegaConf.select(config, key, default=ADDED_LATER.get(key))
     if key == "dataset.root":
         fmt = OmegaConf.select(config, "dataset.format", default=None)
         return None if fmt == "synthetic" or not value else Path(str(value)).name

@@ -155,6 +155,7 @@ class DatasetConfig:
     num_workers: int = 0
     num_classes: Any = None  # declared class count, checked against the labels (custom data: required)
     max_bodies: Any = 2  # pyskl / custom pickles: the most-seen bodies kept per clip (data/bodies.py); null: all
+    min_body_share: float = 0.5  # pyskl / custom pickles: a body after the first needs this share of its visibility
     options: dict = field(default_factory=dict)  # format-specific (e.g. synthetic generator settings)
 
     def __post_init__(self) -> None:
@@ -164,6 +165,8 @@ class DatasetConfig:
                 "must be a split name (NAME -> NAME_train / NAME_test) or null (plain train / test)")
         require(self, "max_bodies", self.max_bodies is None or (isinstance(self.max_bodies, int) and not isinstance(
             self.max_bodies, bool) and self.max_bodies >= 1), "must be null (every body) or an integer >= 1")
+        require(self, "min_body_share", _finite(self.min_body_share) and 0 <= self.min_body_share <= 1,
+                "must be in [0, 1] (0: every body up to max_bodies)")
         require(self, "num_classes", self.num_classes is None or (isinstance(self.num_classes, int)
                                                                   and self.num_classes >= 1),
                 "must be null or an integer >= 1 (the number of action classes)")

@@ -29,14 +29,19 @@ def _crowd(rng, frames=12, joints=17):
 def test_bodies_ranked_by_what_was_seen_weighted_by_confidence():
     kp, score = _crowd(np.random.default_rng(0))
     np.testing.assert_allclose(body_weights(kp, score), [0.4 * 4 * 17, 0.4 * 12 * 17, 0.95 * 12 * 17, 0.0], rtol=1e-6)
-    assert rank_bodies(kp, score).tolist() == [2, 1]
-    assert rank_bodies(kp, score, max_bodies=None).tolist() == [2, 1, 0, 3]
-    # without scores: joints found; bodies 1 and 2 tie and keep their stored order
+    # body 1 is seen 0.42 as much as the performer: under the default half; kept at a share of 0.4 or 0
+    assert rank_bodies(kp, score).tolist() == [2]
+    assert rank_bodies(kp, score, min_share=0.4).tolist() == [2, 1]
+    assert rank_bodies(kp, score, min_share=0).tolist() == [2, 1]
+    assert rank_bodies(kp, score, max_bodies=None, min_share=0).tolist() == [2, 1, 0]  # 3 was never seen
+    # without scores: joints found; bodies 1 and 2 tie and keep their stored order, body 0 (a third) is dropped
     assert rank_bodies(kp).tolist() == [1, 2]
+    assert rank_bodies(kp, max_bodies=None, min_share=0.3).tolist() == [1, 2, 0]
     assert rank_bodies(kp, max_bodies=1).tolist() == [1]
     # a missed joint (written as 0) does not count, its score notwithstanding
     kp[2, :, :9] = 0
     assert body_weights(kp, score)[2] == pytest.approx(0.95 * 12 * 8)
+    assert rank_bodies(np.zeros_like(kp)).tolist() == [0]  # nothing seen: the first body stays
 
 
 def test_pickle_conversion_keeps_the_most_seen_bodies_first(tmp_path):
@@ -48,19 +53,26 @@ def test_pickle_conversion_keeps_the_most_seen_bodies_first(tmp_path):
                      "keypoint_score": score})
     single = fx.pyskl_annotation(rng, "solo", 1, 12, joints=17)
     single["keypoint"] = single["keypoint"][..., :2]
-    path = fx.write_pyskl(tmp_path / "crowd.pkl", anns + [single], {"train": ["c0", "c1", "solo"], "test": ["c2", "c3"]})
+    path = fx.write_pyskl(tmp_path / "crowd.pkl", anns + [single],
+                          {"train": ["c0", "c1", "solo"], "test": ["c2", "c3"]})
     ds = open_dataset(path, format="custom", layout="coco17", num_classes=2)
-    assert ds.shape == (5, 2, 12, 17, 2)
+    assert ds.shape == (5, 2, 12, 17, 1)  # the performer alone: the others are seen under half as much
     for i, a in enumerate(anns):
-        np.testing.assert_array_equal(ds.data[i], a["keypoint"][[2, 1]].transpose(3, 1, 2, 0))
+        np.testing.assert_array_equal(ds.data[i, ..., 0], a["keypoint"][2].transpose(2, 0, 1))
     notes = " ".join(json.loads((ds.root / "summary.json").read_text())["notes"])
-    assert "4 clip(s) have more than 2 bodies" in notes
-    every = open_dataset(path, format="custom", layout="coco17", num_classes=2, max_bodies=None,
+    assert "4 clip(s) lost bodies: at most 2 kept per clip, after the first only those seen at least 0.5" in notes
+    two = open_dataset(path, format="custom", layout="coco17", num_classes=2, min_body_share=0,
+                       cache_dir=tmp_path / "two")
+    assert two.shape == (5, 2, 12, 17, 2)
+    np.testing.assert_array_equal(two.data[0], anns[0]["keypoint"][[2, 1]].transpose(3, 1, 2, 0))
+    every = open_dataset(path, format="custom", layout="coco17", num_classes=2, max_bodies=None, min_body_share=0,
                          cache_dir=tmp_path / "all")
-    assert every.shape == (5, 2, 12, 17, 4)
-    np.testing.assert_array_equal(every.data[0], anns[0]["keypoint"][[2, 1, 0, 3]].transpose(3, 1, 2, 0))
+    assert every.shape == (5, 2, 12, 17, 3)  # the never-seen body is no body
+    np.testing.assert_array_equal(every.data[0], anns[0]["keypoint"][[2, 1, 0]].transpose(3, 1, 2, 0))
     with pytest.raises(ValueError, match="max_bodies must be null or an integer >= 1"):
         open_dataset(path, format="custom", layout="coco17", num_classes=2, max_bodies=0)
+    with pytest.raises(ValueError, match=r"min_body_share must be in \[0, 1\]"):
+        open_dataset(path, format="custom", layout="coco17", num_classes=2, min_body_share=1.5)
 
 
 def test_bad_keypoint_score_names_the_clip(tmp_path):
@@ -93,3 +105,6 @@ def test_numbered_pyskl_splits_and_config():
     for bad in (0, True, "two"):
         with pytest.raises(FieldRangeError, match="max_bodies"):
             DatasetConfig(max_bodies=bad)
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(FieldRangeError, match="min_body_share"):
+            DatasetConfig(min_body_share=bad)

@@ -6,7 +6,9 @@ dataset) and ST-GCN averages over them, so one crowded clip would give every cli
 and a background person stored first would become the body the per-clip normalisation centres and scales on.
 Bodies are therefore ranked by how much of them was seen, weighted by the detector's confidence where the pickle
 has a `keypoint_score` (its summed score over the joints it found, else the number of joints found over the clip),
-most first, and at most `max_bodies` are kept (2: the NTU convention and pyskl's `num_person`).
+most first; at most `max_bodies` are kept (2: the NTU convention and pyskl's `num_person`), and a body beyond the
+first only if it was seen at least `min_share` (default one half) as much as the first: two performers of an
+interaction are both in view most of the clip, a passer-by or a detector's stray box is not.
 """
 
 from __future__ import annotations
@@ -23,9 +25,12 @@ def body_weights(keypoint: np.ndarray, score: np.ndarray | None = None) -> np.nd
     return np.where(seen, score, 0.0).sum(axis=(1, 2), dtype=np.float64)
 
 
-def rank_bodies(keypoint: np.ndarray, score: np.ndarray | None = None,
-                max_bodies: int | None = 2) -> np.ndarray:
-    """Indices of the bodies to keep, the most seen first (ties keep their stored order), at most `max_bodies`
-    (None: all of them)."""
-    order = np.argsort(-body_weights(keypoint, score), kind="stable")
+def rank_bodies(keypoint: np.ndarray, score: np.ndarray | None = None, max_bodies: int | None = 2,
+                min_share: float = 0.5) -> np.ndarray:
+    """Indices of the bodies to keep, the most seen first (ties keep their stored order): at most `max_bodies`
+    (None: no limit), and after the first only those seen at all and at least `min_share` as much as it."""
+    weights = body_weights(keypoint, score)
+    order = np.argsort(-weights, kind="stable")
+    rest = weights[order[1:]]
+    order = order[: 1 + int(((rest >= min_share * weights[order[0]]) & (rest > 0)).sum())]
     return order if max_bodies is None else order[:max_bodies]

@@ -35,13 +35,16 @@ def detect_format(root: str | Path) -> str:
 
 
 def open_dataset(root: str | Path | None, format: str = "prepared", layout: Any = None,
-                 cache_dir: str | Path | None = None, max_bodies: int | None = 2, **kw: Any) -> PreparedDataset:
+                 cache_dir: str | Path | None = None, max_bodies: int | None = 2, min_body_share: float = 0.5,
+                 **kw: Any) -> PreparedDataset:
     """Open (converting or generating first where needed) the dataset at `root`.
 
     `layout`: for crossclr/pyskl a layout name, mapping or YAML path (default: the built-in layout with the
     data's joint count); required for 'custom'; for 'prepared' / 'synthetic' it must match the stored one.
-    `max_bodies`: a pyskl / custom pickle keeps at most this many bodies per clip, the most seen (None: all);
-    data stored with fixed body slots (prepared, crossclr, synthetic) must not have more slots than it allows.
+    `max_bodies`, `min_body_share`: a pyskl / custom pickle keeps at most `max_bodies` bodies per clip (None: no
+    limit), the most seen first, after the first only those seen at least `min_body_share` as much as it
+    (`skelcl.data.bodies`); data stored with fixed body slots (prepared, crossclr, synthetic) must not have more
+    slots than `max_bodies`.
     `cache_dir`: where converted copies go (default: next to the source); the synthetic dataset's directory
     when `root` is not given. Extra keyword arguments go to the reader (e.g. num_classes, variant, benchmark
     for crossclr; SyntheticConfig fields for synthetic).
@@ -77,7 +80,8 @@ def open_dataset(root: str | Path | None, format: str = "prepared", layout: Any 
     if format == "custom" and layout is None:
         raise ValueError(f"{root}: format 'custom' needs layout= (a name, a mapping or a YAML file)")
     return load_prepared(readers.convert_pyskl(root, cache_dir=cache_dir, layout=layout,
-                                               require_classes=format == "custom", max_bodies=max_bodies, **kw))
+                                               require_classes=format == "custom", max_bodies=max_bodies,
+                                               min_body_share=min_body_share, **kw))
 
 
 def _check_bodies(ds: PreparedDataset, max_bodies: int | None) -> PreparedDataset:

@@ -306,13 +306,14 @@ def _load_pickle(path: Path) -> Any:
 
 def convert_pyskl(path: str | Path, cache_dir: str | Path | None = None, layout: Any = None,
                   num_classes: int | None = None, name: str | None = None, require_classes: bool = False,
-                  max_bodies: int | None = 2) -> Path:
+                  max_bodies: int | None = 2, min_body_share: float = 0.5) -> Path:
     """Convert a pyskl-style annotation pickle (once, cached) and return the prepared directory.
 
     `require_classes` (custom data): the class count must be declared, by `num_classes` or by the pickle's own
-    `class_names` list, instead of being inferred from the largest label. `max_bodies`: each clip's bodies are
-    ordered by how much of them was seen (by `keypoint_score` where given) and at most this many kept
-    (`skelcl.data.bodies`; None keeps all).
+    `class_names` list, instead of being inferred from the largest label. `max_bodies`, `min_body_share`: each
+    clip's bodies are ordered by how much of them was seen (by `keypoint_score` where given); at most `max_bodies`
+    are kept (None: no limit), after the first only those seen at least `min_body_share` as much as it
+    (`skelcl.data.bodies`).
     """
     path = Path(path)
     lay_key = _layout_key(layout)
@@ -321,12 +322,16 @@ def convert_pyskl(path: str | Path, cache_dir: str | Path | None = None, layout:
         raise FileNotFoundError(f"{path}: pyskl annotation pickle not found")
     if max_bodies is not None and (isinstance(max_bodies, bool) or int(max_bodies) != max_bodies or max_bodies < 1):
         raise ValueError(f"{path}: max_bodies must be null or an integer >= 1, got {max_bodies!r}")
-    options = {"kind": "pyskl", "layout": lay_key, "num_classes": num_classes, "max_bodies": max_bodies}
+    if not 0 <= min_body_share <= 1:
+        raise ValueError(f"{path}: min_body_share must be in [0, 1], got {min_body_share!r}")
+    options = {"kind": "pyskl", "layout": lay_key, "num_classes": num_classes, "max_bodies": max_bodies,
+               "min_body_share": float(min_body_share)}
     fp = _fingerprint(files, options)
     out = _cache_dir(path, path.with_name(f"{path.stem}.skelcl-prepared"), cache_dir, fp)
     return _convert_once(path, out, fp, partial(_build_pyskl, path=path, layout=layout, num_classes=num_classes,
                                                 name=name, options=options, fp=fp, n_files=len(files),
-                                                require_classes=require_classes, max_bodies=max_bodies))
+                                                require_classes=require_classes, max_bodies=max_bodies,
+                                                min_body_share=min_body_share))
 
 
 def _declared_classes(path: Path, obj: Mapping, num_classes: int | None,
@@ -350,7 +355,8 @@ def _declared_classes(path: Path, obj: Mapping, num_classes: int | None,
 
 
 def _build_pyskl(out: Path, path: Path, layout: Any, num_classes: int | None, name: str | None, options: dict,
-                 fp: dict, n_files: int, require_classes: bool = False, max_bodies: int | None = 2) -> Path:
+                 fp: dict, n_files: int, require_classes: bool = False, max_bodies: int | None = 2,
+                 min_body_share: float = 0.5) -> Path:
     obj = _load_pickle(path)
     if not isinstance(obj, Mapping) or "annotations" not in obj or "split" not in obj:
         raise DataFormatError(f"{path}: expected a dict with 'split' and 'annotations' (pyskl format)")
@@ -387,7 +393,7 @@ def _build_pyskl(out: Path, path: Path, layout: Any, num_classes: int | None, na
         label = a["label"]
         if isinstance(label, (bool, float)) or int(label) != label or int(label) < 0:
             raise DataFormatError(f"{path}: {fd}: label {label!r} is not a 0-based class id")
-        keep = rank_bodies(kp, _scores(path, fd, a, kp), max_bodies)
+        keep = rank_bodies(kp, _scores(path, fd, a, kp), max_bodies, min_body_share)
         crowded += len(keep) < kp.shape[0]
         reordered += len(keep) == kp.shape[0] and bool((keep != np.arange(len(keep))).any())
         dims.add(kp.shape[2:])
@@ -412,8 +418,9 @@ def _build_pyskl(out: Path, path: Path, layout: Any, num_classes: int | None, na
     if num_classes is None:
         summary.note(f"num_classes inferred from the labels: {ncls}", warn=False)
     if crowded:
-        summary.note(f"{crowded} clip(s) have more than {max_bodies} bodies: kept the {max_bodies} most seen (summed "
-                     "keypoint_score where given, else joints found), most first (dataset.max_bodies)")
+        summary.note(f"{crowded} clip(s) lost bodies: at most {max_bodies} kept per clip, after the first only those "
+                     f"seen at least {min_body_share:g} as much as it (summed keypoint_score where given, else joints "
+                     "found; dataset.max_bodies, dataset.min_body_share)")
     if reordered:
         summary.note(f"{reordered} clip(s) stored a less-seen body first: bodies reordered, most seen first",
                      warn=False)

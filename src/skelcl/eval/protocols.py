@@ -46,7 +46,7 @@ def run_protocols(run: RunConfig, model, dm, run_dir: Path, pretrain_epochs: int
 
     def record(protocol: str, res: dict) -> ResultRecord:
         r = ResultRecord(method=method_name, encoder=cfg.encoder.name, dataset=cfg.dataset.name,
-                         split=cfg.dataset.split, stream=cfg.stream.name, protocol=protocol, top1=res["top1"],
+                         split=run.dataset.split, stream=cfg.stream.name, protocol=protocol, top1=res["top1"],
                          top5=res["top5"], epochs=pretrain_epochs, seed=int(cfg.seed),
                          wall_s=round(time.time() - start_time, 1),
                          best_on_test_top1=res.get("best_on_test_top1"), dataset_file=dataset_file(cfg.dataset))
