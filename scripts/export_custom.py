@@ -139,15 +139,20 @@ def resample_time(kp: np.ndarray, factor: float) -> np.ndarray:
     return np.where(both, kp[:, lo] * (1 - w) + kp[:, hi] * w, nearest).astype(np.float32)
 
 
+def _fit_length(kp: np.ndarray, t: int) -> np.ndarray:
+    """(M, T', V, C) resampled to exactly t frames (the last frame repeated where rounding leaves it short)."""
+    kp = resample_time(kp, t / kp.shape[1])[:, :t]
+    if kp.shape[1] < t:
+        kp = np.concatenate([kp, np.repeat(kp[:, -1:], t - kp.shape[1], axis=1)], axis=1)
+    return kp
+
+
 def _with_partner(kp: np.ndarray, clip, candidates: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """(1, T, V, C) -> (2, T, V, C): a second performer, another clip of the class resampled to T frames, 1 m to the
     side along x (camera space), as in two-person recordings."""
     if kp.shape[0] != 1 or not len(candidates):
         raise SystemExit("--pair needs single-body clips and at least two clips of every class in each part")
-    other = clip(int(rng.choice(candidates)))
-    other = resample_time(other, kp.shape[1] / other.shape[1])[:, : kp.shape[1]]
-    if other.shape[1] < kp.shape[1]:
-        other = np.concatenate([other, np.repeat(other[:, -1:], kp.shape[1] - other.shape[1], axis=1)], axis=1)
+    other = _fit_length(clip(int(rng.choice(candidates))), kp.shape[1])
     shift = np.zeros(kp.shape[-1], np.float32)
     shift[0] = 1.0
     present = (other != 0).any(axis=-1, keepdims=True)
@@ -164,10 +169,7 @@ def _with_bystanders(kp: np.ndarray, clip, candidates: np.ndarray, k: int,
     t = kp.shape[1]
     bodies, conf = [kp], [np.ones(kp.shape[0], np.float32)]
     for _ in range(k):
-        other = clip(int(rng.choice(candidates)))[:1]
-        other = resample_time(other, t / other.shape[1])[:, :t]
-        if other.shape[1] < t:
-            other = np.concatenate([other, np.repeat(other[:, -1:], t - other.shape[1], axis=1)], axis=1)
+        other = _fit_length(clip(int(rng.choice(candidates)))[:1], t)
         shift = np.zeros(kp.shape[-1], np.float32)
         shift[0] = rng.choice([-1.0, 1.0]) * rng.uniform(1.5, 3.0)
         if kp.shape[-1] > 2:
