@@ -12,6 +12,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from skelcl.data.bodies import MAX_BODIES, MIN_BODY_SHARE
 from skelcl.pids import pid_alive
 
 log = logging.getLogger("skelcl")
@@ -30,7 +31,7 @@ IDENTITY = {
                 "dataset.max_bodies", "dataset.min_body_share", "dataset.options"),
 }
 #: identity keys added after checkpoints were first written: a checkpoint without one had its default
-ADDED_LATER = {"dataset.max_bodies": 2, "dataset.min_body_share": 0.5}
+ADDED_LATER = {"dataset.max_bodies": MAX_BODIES, "dataset.min_body_share": MIN_BODY_SHARE}
 
 
 def _comparable(config: Mapping, key: str) -> Any:

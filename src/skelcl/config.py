@@ -10,6 +10,8 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from skelcl.data.bodies import MAX_BODIES, MIN_BODY_SHARE
+
 
 class ConfigError(ValueError):
     """A config key that is unknown, mistyped or out of range; the message names the key and what is allowed."""
@@ -154,8 +156,8 @@ class DatasetConfig:
     recipe: str = "auto"  # auto: the small-data rule decides from the split's size | paper: the method's own recipe
     num_workers: int = 0
     num_classes: Any = None  # declared class count, checked against the labels (custom data: required)
-    max_bodies: Any = 2  # pyskl / custom pickles: the most-seen bodies kept per clip (data/bodies.py); null: all
-    min_body_share: float = 0.5  # pyskl / custom pickles: a body after the first needs this share of its visibility
+    max_bodies: Any = MAX_BODIES  # pyskl / custom pickles: the most-seen bodies kept per clip (data/bodies.py)
+    min_body_share: float = MIN_BODY_SHARE  # pyskl / custom pickles: a body after the first needs this share
     options: dict = field(default_factory=dict)  # format-specific (e.g. synthetic generator settings)
 
     def __post_init__(self) -> None:

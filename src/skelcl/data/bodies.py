@@ -15,6 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
+#: the defaults (`dataset.max_bodies`, `dataset.min_body_share`)
+MAX_BODIES = 2
+MIN_BODY_SHARE = 0.5
+
 
 def body_weights(keypoint: np.ndarray, score: np.ndarray | None = None) -> np.ndarray:
     """(M, T, V, C) keypoints [and (M, T, V) scores] -> (M,): how much of each body was seen. A joint counts where
@@ -25,8 +29,8 @@ def body_weights(keypoint: np.ndarray, score: np.ndarray | None = None) -> np.nd
     return np.where(seen, score, 0.0).sum(axis=(1, 2), dtype=np.float64)
 
 
-def rank_bodies(keypoint: np.ndarray, score: np.ndarray | None = None, max_bodies: int | None = 2,
-                min_share: float = 0.5) -> np.ndarray:
+def rank_bodies(keypoint: np.ndarray, score: np.ndarray | None = None, max_bodies: int | None = MAX_BODIES,
+                min_share: float = MIN_BODY_SHARE) -> np.ndarray:
     """Indices of the bodies to keep, the most seen first (ties keep their stored order): at most `max_bodies`
     (None: no limit), and after the first only those seen at all and at least `min_share` as much as it."""
     weights = body_weights(keypoint, score)

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from skelcl.data.bodies import MAX_BODIES, MIN_BODY_SHARE
 from skelcl.data.formats import DataFormatError, PreparedDataset, load_prepared
 
 FORMATS = ("prepared", "crossclr", "pyskl", "custom", "synthetic", "auto")
@@ -35,8 +36,8 @@ def detect_format(root: str | Path) -> str:
 
 
 def open_dataset(root: str | Path | None, format: str = "prepared", layout: Any = None,
-                 cache_dir: str | Path | None = None, max_bodies: int | None = 2, min_body_share: float = 0.5,
-                 **kw: Any) -> PreparedDataset:
+                 cache_dir: str | Path | None = None, max_bodies: int | None = MAX_BODIES,
+                 min_body_share: float = MIN_BODY_SHARE, **kw: Any) -> PreparedDataset:
     """Open (converting or generating first where needed) the dataset at `root`.
 
     `layout`: for crossclr/pyskl a layout name, mapping or YAML path (default: the built-in layout with the

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from skelcl.data.bodies import rank_bodies
+from skelcl.data.bodies import MAX_BODIES, MIN_BODY_SHARE, rank_bodies
 from skelcl.data.formats import DataFormatError, PreparedWriter, build_once
 from skelcl.data.layouts import LAYOUTS, Layout, LayoutError, get_layout
 from skelcl.data.names import name_metadata
@@ -306,7 +306,7 @@ def _load_pickle(path: Path) -> Any:
 
 def convert_pyskl(path: str | Path, cache_dir: str | Path | None = None, layout: Any = None,
                   num_classes: int | None = None, name: str | None = None, require_classes: bool = False,
-                  max_bodies: int | None = 2, min_body_share: float = 0.5) -> Path:
+                  max_bodies: int | None = MAX_BODIES, min_body_share: float = MIN_BODY_SHARE) -> Path:
     """Convert a pyskl-style annotation pickle (once, cached) and return the prepared directory.
 
     `require_classes` (custom data): the class count must be declared, by `num_classes` or by the pickle's own
@@ -355,8 +355,8 @@ def _declared_classes(path: Path, obj: Mapping, num_classes: int | None,
 
 
 def _build_pyskl(out: Path, path: Path, layout: Any, num_classes: int | None, name: str | None, options: dict,
-                 fp: dict, n_files: int, require_classes: bool = False, max_bodies: int | None = 2,
-                 min_body_share: float = 0.5) -> Path:
+                 fp: dict, n_files: int, require_classes: bool = False, max_bodies: int | None = MAX_BODIES,
+                 min_body_share: float = MIN_BODY_SHARE) -> Path:
     obj = _load_pickle(path)
     if not isinstance(obj, Mapping) or "annotations" not in obj or "split" not in obj:
         raise DataFormatError(f"{path}: expected a dict with 'split' and 'annotations' (pyskl format)")
