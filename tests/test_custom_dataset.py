@@ -134,7 +134,7 @@ def test_pose_estimator_pickle_with_background_people_and_numbered_splits(tmp_pa
         me = i % 3  # the performer is stored anywhere
         score[me] = 0.9
         score[(me + 2) % 3] = 0.8  # a partner, seen as well
-        kp[(me + 1) % 3, 25:] = 0  # a passer-by, leaving after 25 frames (0.4 x 25 / 40 of the performer's)
+        kp[(me + 1) % 3, 25:] = 0  # a passer-by, leaving after 25 frames: 0.4 x 25 / (0.9 x 40) = 0.28 of the performer
         annotations.append({"frame_dir": f"v{i:03d}", "label": i % 5, "total_frames": 40, "keypoint": kp,
                             "keypoint_score": score})
     names = [a["frame_dir"] for a in annotations]

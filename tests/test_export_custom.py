@@ -92,11 +92,11 @@ def test_bystanders_are_partly_seen_less_confident_and_shuffled_in():
     seen = (crowd != 0).any(axis=(2, 3))  # (M, T)
     others = np.delete(np.arange(4), me)
     assert seen[me].all() and all(1 <= seen[b].sum() <= 5 for b in others)
-    # each is seen in one stretch, standing at least 1.5 m to the side (the x offsets of the shifted clips)
+    # each is seen in one stretch, 1.5-3 m to a side: x in [1, 2] moved out of [0.5, 2.5]
     for b in others:
         frames = np.flatnonzero(seen[b])
         assert (np.diff(frames) == 1).all()
-        assert np.abs(crowd[b, frames, :, 0] - 1.5).min() >= 1.5 - 1.0
+        assert np.abs(crowd[b, frames, :, 0] - 1.5).min() >= 1.0 - 1e-6
     orders = {int(np.argmax(script._with_bystanders(clips[0], clips.__getitem__, np.array([1, 2, 3]), 3,
                                                     np.random.default_rng(s))[1])) for s in range(12)}
     assert len(orders) > 1  # the performer is not always stored first
