@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from skelcl.data.bodies import MAX_BODIES, MIN_BODY_SHARE
+from skelcl.config import MAX_BODIES, MIN_BODY_SHARE
 from skelcl.pids import pid_alive
 
 log = logging.getLogger("skelcl")

@@ -10,8 +10,6 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from skelcl.data.bodies import MAX_BODIES, MIN_BODY_SHARE
-
 
 class ConfigError(ValueError):
     """A config key that is unknown, mistyped or out of range; the message names the key and what is allowed."""
@@ -141,6 +139,12 @@ class FinetuneConfig:
         _check_schedule(self)
         require(self, "warmup_epochs", self.warmup_epochs >= 0, "must be an integer >= 0")
         require(self, "label_fraction", 0 < self.label_fraction <= 1, "must lie in (0, 1]")
+
+
+#: bodies kept per clip of a pyskl / custom pickle, and the share of the first's visibility another needs
+#: (skelcl.data.bodies)
+MAX_BODIES = 2
+MIN_BODY_SHARE = 0.5
 
 
 @dataclass

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-#: the defaults (`dataset.max_bodies`, `dataset.min_body_share`)
-MAX_BODIES = 2
-MIN_BODY_SHARE = 0.5
+from skelcl.config import MAX_BODIES, MIN_BODY_SHARE
 
 
 def body_weights(keypoint: np.ndarray, score: np.ndarray | None = None) -> np.ndarray:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from skelcl.data.bodies import MAX_BODIES, MIN_BODY_SHARE
+from skelcl.config import MAX_BODIES, MIN_BODY_SHARE
 from skelcl.data.formats import DataFormatError, PreparedDataset, load_prepared
 
 FORMATS = ("prepared", "crossclr", "pyskl", "custom", "synthetic", "auto")

@@ -33,7 +33,8 @@ from typing import Any
 
 import numpy as np
 
-from skelcl.data.bodies import MAX_BODIES, MIN_BODY_SHARE, rank_bodies
+from skelcl.config import MAX_BODIES, MIN_BODY_SHARE
+from skelcl.data.bodies import rank_bodies
 from skelcl.data.formats import DataFormatError, PreparedWriter, build_once
 from skelcl.data.layouts import LAYOUTS, Layout, LayoutError, get_layout
 from skelcl.data.names import name_metadata
