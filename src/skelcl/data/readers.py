@@ -356,8 +356,8 @@ def _declared_classes(path: Path, obj: Mapping, num_classes: int | None,
 
 
 def _build_pyskl(out: Path, path: Path, layout: Any, num_classes: int | None, name: str | None, options: dict,
-                 fp: dict, n_files: int, require_classes: bool = False, max_bodies: int | None = MAX_BODIES,
-                 min_body_share: float = MIN_BODY_SHARE) -> Path:
+                 fp: dict, n_files: int, require_classes: bool = False, *, max_bodies: int | None,
+                 min_body_share: float) -> Path:
     obj = _load_pickle(path)
     if not isinstance(obj, Mapping) or "annotations" not in obj or "split" not in obj:
         raise DataFormatError(f"{path}: expected a dict with 'split' and 'annotations' (pyskl format)")
