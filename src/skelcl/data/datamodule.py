@@ -33,9 +33,7 @@ class ClipDataset(Dataset):
 
     def __getitems__(self, items: Sequence[int]) -> list[dict]:
         idx = self.indices[np.asarray(items, dtype=np.int64)]
-        order = np.argsort(idx)  # memmap reads are fastest in file order
-        x = np.empty((len(idx), *self.prepared.data.shape[1:]), dtype=np.float32)
-        x[order] = self.prepared.data[idx[order]]
+        x = self.prepared.read(idx)
         lengths = self.prepared.lengths[idx]
         labels = self.prepared.labels[idx]
         return [

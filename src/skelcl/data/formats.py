@@ -3,7 +3,9 @@
     <root>/
       meta.json     format tag, version, dataset name, layout (name or full definition), num_classes,
                     class_names, shape [N, C, T_max, V, M], split sizes, free-form `source` notes
-      data.npy      float32 (N, C, T_max, V, M), zero-padded after each sample's last valid frame
+      data.npy      float32 (N, C, T_max, V, M), zero-padded after each sample's last valid frame; or, with
+                    `"storage": "ragged"` in meta.json (version 2), float32 (F, C, V, M) with the clips back to back
+      clips.npy     ragged storage only: int64 (N, 2), each clip's first row in data.npy and its frame count
       labels.npy    int64 (N,), 0-based
       lengths.npy   int32 (N,), valid frames per sample (1..T_max)
       samples.npz   per-sample metadata: name (str), subject, view (camera), setup (int32, -1 = unknown)
@@ -27,9 +29,10 @@ from pathlib import Path
 import numpy as np
 
 from skelcl.data.layouts import Layout, get_layout
+from skelcl.data.ragged import RaggedClips
 
 FORMAT_TAG = "skelcl-prepared"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: ragged storage (`skelcl.data.ragged`); dense datasets are still written as version 1
 META_FIELDS = ("subject", "view", "setup")
 
 
@@ -64,20 +67,29 @@ class PreparedWriter:
     """Streams samples into a new prepared dataset; `commit()` validates and moves it into place atomically.
 
     Use as a context manager: leaving the block with an exception removes the temporary directory.
+    With `total_frames` (the sum of the clips' frame counts) the clips are stored back to back instead of padded to
+    `frames` (`skelcl.data.ragged`): for sources whose clip lengths differ widely.
     """
 
     def __init__(self, out: str | Path, num_samples: int, frames: int, layout: Layout, bodies: int,
-                 channels: int = 3, name: str = "dataset") -> None:
+                 channels: int = 3, name: str = "dataset", total_frames: int | None = None) -> None:
         if num_samples < 1:
             raise DataFormatError(f"{out}: refusing to write an empty dataset (0 samples)")
         self.out = Path(out)
         self.layout = layout
         self.name = name
+        self.t_max = frames
         self.tmp = self.out.parent / f".{self.out.name}.partial-{os.getpid()}"
         if self.tmp.exists():
             shutil.rmtree(self.tmp)
         self.tmp.mkdir(parents=True)
-        shape = (num_samples, channels, frames, layout.num_joints, bodies)
+        self.ragged = total_frames is not None
+        if self.ragged:
+            shape = (int(total_frames), channels, layout.num_joints, bodies)
+            self.index = np.zeros((num_samples, 2), dtype=np.int64)
+            self.cursor = 0
+        else:
+            shape = (num_samples, channels, frames, layout.num_joints, bodies)
         self.data = np.lib.format.open_memmap(self.tmp / "data.npy", mode="w+", dtype=np.float32, shape=shape)
         self.labels = np.full(num_samples, -1, dtype=np.int64)
         self.lengths = np.zeros(num_samples, dtype=np.int32)
@@ -98,8 +110,9 @@ class PreparedWriter:
 
     def write(self, i: int, clip: np.ndarray, label: int, name: str, length: int | None = None,
               **meta: int) -> None:
-        """Store sample i. `clip` is (C, T, V, M) with T <= T_max; it is zero-padded to T_max."""
-        _, c, t_max, v, m = self.data.shape
+        """Store sample i. `clip` is (C, T, V, M) with T <= T_max; it is zero-padded to T_max (ragged storage: its
+        T frames are appended, fewer bodies than M zero-padded)."""
+        c, v, m, t_max = self.data.shape[1], self.data.shape[-2], self.data.shape[-1], self.t_max
         if clip.ndim != 4 or clip.shape[0] != c or clip.shape[2] != v or clip.shape[3] > m:
             raise DataFormatError(
                 f"{name}: sample has shape {tuple(clip.shape)}, expected (C={c}, T<={t_max}, V={v}, M<={m})")
@@ -109,8 +122,11 @@ class PreparedWriter:
         if not np.isfinite(clip).all():
             bad = np.argwhere(~np.isfinite(clip))[0]
             raise DataFormatError(f"{name}: non-finite coordinate (NaN/inf) at (c, t, v, m) = {tuple(bad.tolist())}")
-        self.data[i] = 0.0
-        self.data[i, :, :t, :, : clip.shape[3]] = clip
+        if self.ragged:
+            self._append(i, clip, name)
+        else:
+            self.data[i] = 0.0
+            self.data[i, :, :t, :, : clip.shape[3]] = clip
         self.labels[i] = int(label)
         self.lengths[i] = t if length is None else int(length)
         self.names[i] = name
@@ -120,18 +136,41 @@ class PreparedWriter:
             self.meta[k][i] = int(val)
         self.written[i] = True
 
+    def _append(self, i: int, clip: np.ndarray, name: str) -> None:
+        t = clip.shape[1]
+        if self.written[i]:
+            raise DataFormatError(f"{name}: sample {i} written twice (ragged storage appends each clip once)")
+        if self.cursor + t > len(self.data):
+            raise DataFormatError(f"{name}: {t} more frames do not fit: {self.cursor} of the {len(self.data)} "
+                                  "frames announced (total_frames) are used")
+        block = self.data[self.cursor : self.cursor + t]
+        block[...] = 0.0
+        block[..., : clip.shape[3]] = clip.transpose(1, 0, 2, 3)
+        self.index[i] = (self.cursor, t)
+        self.cursor += t
+
     def shrink(self, n: int) -> None:
         """Keep only samples 0..n-1 (for streams where some planned samples turned out unusable).
 
-        `data.npy` is cut in place: its header gets the new shape (same header length) and the file is
-        truncated, so nothing is copied.
+        `data.npy` is cut in place (ragged storage: at commit, after the last frame written), so nothing is copied.
         """
         total = len(self.labels)
         if not 1 <= n <= total:
             raise DataFormatError(f"{self.out}: cannot shrink {total} samples to {n}")
         if n == total:
             return
-        shape = (n, *self.data.shape[1:])
+        if self.ragged:
+            self.index = self.index[:n]
+        else:
+            self._cut_rows(n)
+        self.labels, self.lengths, self.names = self.labels[:n], self.lengths[:n], self.names[:n]
+        self.meta = {k: v[:n] for k, v in self.meta.items()}
+        self.written = self.written[:n]
+
+    def _cut_rows(self, rows: int) -> None:
+        """Keep the first `rows` entries of data.npy: its header gets the new shape (same header length) and the
+        file is truncated."""
+        shape = (rows, *self.data.shape[1:])
         dtype = self.data.dtype
         self.data.flush()
         del self.data
@@ -149,9 +188,6 @@ class PreparedWriter:
             f.write((header.ljust(offset - prefix - 1) + "\n").encode("latin1"))
             f.truncate(offset + int(np.prod(shape)) * dtype.itemsize)
         self.data = np.load(path, mmap_mode="r+")
-        self.labels, self.lengths, self.names = self.labels[:n], self.lengths[:n], self.names[:n]
-        self.meta = {k: v[:n] for k, v in self.meta.items()}
-        self.written = self.written[:n]
 
     def commit(self, splits: Mapping[str, Sequence[int]], num_classes: int,
                class_names: Sequence[str] | None = None, source: Mapping | None = None) -> Path:
@@ -167,6 +203,12 @@ class PreparedWriter:
             if arr.size and (arr.min() < 0 or arr.max() >= n):
                 raise DataFormatError(f"{self.out}: split '{sname}' has indices outside 0..{n - 1}")
             split_arrays[sname] = arr
+        shape = [n, *self.data.shape[1:]]
+        if self.ragged:
+            self._cut_rows(self.cursor)
+            np.save(self.tmp / "clips.npy", self.index)
+            c, v, m = self.data.shape[1:]
+            shape = [n, c, int(self.index[:, 1].max()), v, m]
         self.data.flush()
         del self.data
         np.save(self.tmp / "labels.npy", self.labels)
@@ -175,12 +217,13 @@ class PreparedWriter:
         np.savez(self.tmp / "splits.npz", **split_arrays)
         meta = {
             "format": FORMAT_TAG,
-            "version": FORMAT_VERSION,
+            "version": FORMAT_VERSION if self.ragged else 1,
+            **({"storage": "ragged"} if self.ragged else {}),
             "name": self.name,
             "layout": _layout_to_json(self.layout),
             "num_classes": int(num_classes),
             "class_names": list(class_names) if class_names is not None else [str(i) for i in range(num_classes)],
-            "shape": [n, *np.load(self.tmp / "data.npy", mmap_mode="r").shape[1:]],
+            "shape": shape,
             "splits": {k: int(len(v)) for k, v in split_arrays.items()},
             "source": dict(source or {}),
         }
@@ -238,7 +281,7 @@ class PreparedDataset:
     """A prepared dataset opened from disk (data memory-mapped)."""
 
     root: Path
-    data: np.ndarray
+    data: np.ndarray | RaggedClips  # (N, C, T_max, V, M), memory-mapped; RaggedClips reads ragged storage as that
     labels: np.ndarray
     lengths: np.ndarray
     names: np.ndarray
@@ -264,6 +307,17 @@ class PreparedDataset:
     @property
     def shape(self) -> tuple[int, ...]:
         return tuple(self.data.shape)
+
+    def read(self, idx: np.ndarray) -> np.ndarray:
+        """Clips `idx` as float32 (len(idx), C, T, V, M): dense storage in one fancy-indexed read (T = T_max);
+        ragged storage padded to the longest of them."""
+        idx = np.asarray(idx, dtype=np.int64)
+        if isinstance(self.data, RaggedClips):
+            return self.data.read(idx)
+        order = np.argsort(idx)  # memmap reads are fastest in file order
+        x = np.empty((len(idx), *self.data.shape[1:]), dtype=np.float32)
+        x[order] = self.data[idx[order]]
+        return x
 
 
 def rebuild_hint(root: Path, meta: dict) -> str:
@@ -305,14 +359,22 @@ def load_prepared(root: str | Path, mmap: bool = True) -> PreparedDataset:
         raise DataFormatError(f"{meta_path}: format tag is {meta.get('format')!r}, expected {FORMAT_TAG!r}")
     if meta.get("version", 0) > FORMAT_VERSION:
         raise DataFormatError(f"{meta_path}: format version {meta['version']} is newer than this skelcl supports")
-    for f in ("data.npy", "labels.npy", "lengths.npy", "samples.npz", "splits.npz"):
+    ragged = meta.get("storage") == "ragged"
+    files = ("data.npy", "labels.npy", "lengths.npy") + (("clips.npy",) if ragged else ())
+    for f in (*files, "samples.npz", "splits.npz"):
         if not (root / f).is_file():
             raise DataFormatError(f"{root}: missing file {f}")
-    for f in ("data.npy", "labels.npy", "lengths.npy"):
+    for f in files:
         _check_npy_size(root / f, root, meta)
     data = np.load(root / "data.npy", mmap_mode="r" if mmap else None)
-    if data.ndim != 5 or data.dtype != np.float32:
-        raise DataFormatError(f"{root / 'data.npy'}: expected float32 (N, C, T, V, M), got {data.dtype} {data.shape}")
+    if data.ndim != (4 if ragged else 5) or data.dtype != np.float32:
+        want = "(F, C, V, M) (ragged storage)" if ragged else "(N, C, T, V, M)"
+        raise DataFormatError(f"{root / 'data.npy'}: expected float32 {want}, got {data.dtype} {data.shape}")
+    if ragged:
+        try:
+            data = RaggedClips(data, np.load(root / "clips.npy"), where=root / "clips.npy")
+        except ValueError as e:
+            raise DataFormatError(f"{e}; {rebuild_hint(root, meta)}") from None
     n = data.shape[0]
     labels = np.load(root / "labels.npy")
     lengths = np.load(root / "lengths.npy")
@@ -320,6 +382,9 @@ def load_prepared(root: str | Path, mmap: bool = True) -> PreparedDataset:
         raise DataFormatError(f"{root}: labels/lengths have shapes {labels.shape}/{lengths.shape}, expected ({n},)")
     if lengths.min() < 1 or lengths.max() > data.shape[2]:
         raise DataFormatError(f"{root}: lengths must lie in 1..{data.shape[2]}")
+    if ragged and (lengths > data.counts).any():
+        i = int(np.flatnonzero(lengths > data.counts)[0])
+        raise DataFormatError(f"{root}: clip {i} has length {int(lengths[i])} but stores {int(data.counts[i])} frames")
     layout = _layout_from_json(meta["layout"])
     if layout.num_joints != data.shape[3]:
         raise DataFormatError(

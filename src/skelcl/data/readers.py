@@ -8,7 +8,8 @@
   (zero frames inside a sample, e.g. 0-body frames, are kept and counted).
 - pyskl (`convert_pyskl`): one pickle, dict(split={name: [frame_dir]}, annotations=[{frame_dir, label,
   total_frames, keypoint [M, T, V, C] (often float16)}]). `None` annotations (a pyskl quirk) are skipped
-  with a warning; split names are kept except `*_val`, which become `*_test`.
+  with a warning; split names are kept except `*_val`, which become `*_test`. The clips are stored back to
+  back (`skelcl.data.ragged`), not padded to the longest: a video dataset's clips differ in length by 10x or more.
 - custom (`convert_pyskl(..., layout=...)`): a pyskl-style pickle with any joint layout, given by name,
   mapping or YAML file (keys of `Layout.from_dict`: name, num_joints, bones, center, pairs, parts, ...).
 
@@ -446,7 +447,9 @@ def _build_pyskl(out: Path, path: Path, layout: Any, num_classes: int | None, na
         splits[target] = idx
     t_max = max(kp.shape[1] for _, _, kp in anns)
     m_max = max(kp.shape[0] for _, _, kp in anns)
-    with PreparedWriter(out, len(anns), t_max, lay, m_max, channels=c, name=name or path.stem) as w:
+    total = sum(kp.shape[1] for _, _, kp in anns)  # clips stored back to back: video lengths differ widely
+    with PreparedWriter(out, len(anns), t_max, lay, m_max, channels=c, name=name or path.stem,
+                        total_frames=total) as w:
         for k, (fd, label, kp) in enumerate(anns):
             clip = np.asarray(kp, dtype=np.float32).transpose(3, 1, 2, 0)  # [M, T, V, C] -> (C, T, V, M)
             w.write(k, clip, label, fd, kp.shape[1], **name_metadata(fd))
