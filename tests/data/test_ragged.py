@@ -124,3 +124,20 @@ def test_a_pickle_with_long_and_short_videos_is_stored_back_to_back(tmp_path):
         np.testing.assert_array_equal(ds.data[i, :, :t], a["keypoint"].astype(np.float32).transpose(3, 1, 2, 0))
         assert not ds.data[i, :, t:].any()
     assert ds.read(np.array([3, 0])).shape == (2, 3, 25, 17, 1)
+
+
+@pytest.mark.parametrize("temporal,stride", [("resize", 1), ("first", 1), ("first", 2)])
+def test_clips_prepared_from_a_batch_padding_equal_those_from_the_full_padding(pair, temporal, stride):
+    """The model sees the same input whether a batch is padded to T_max (dense) or to its longest clip (ragged)."""
+    import torch
+
+    from skelcl.augment.clips import ClipSpec, prepare_clips
+
+    dense, ragged = pair
+    idx = np.array([0, 2, 3])
+    lengths = torch.from_numpy(ragged.lengths[idx].astype(np.int64))
+    spec = ClipSpec(frames=6, temporal=temporal, stride=stride, normalize="sequence", center_joint=1)
+    short, full = torch.from_numpy(ragged.read(idx)), torch.from_numpy(dense.read(idx))
+    assert short.shape[2] == 5 and full.shape[2] == 7
+    torch.testing.assert_close(prepare_clips(short, lengths, spec, NTU25), prepare_clips(full, lengths, spec, NTU25),
+                               rtol=0, atol=0)
