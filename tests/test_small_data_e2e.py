@@ -69,6 +69,7 @@ def test_rule_learns_on_a_tiny_custom_dataset(tmp_path, cache_dir):
     assert np.mean(losses[-3:]) < chance and np.mean(losses[-3:]) < np.mean(losses[:3]) - 0.2, (losses, chance)
     rows = json.loads((tmp_path / "run" / "results.json").read_text())
     assert rows and not any(r["collapsed"] for r in rows)
+    assert all(r["feature_rank"] > 2 for r in rows if r["protocol"] == "linear" or r["protocol"].startswith("knn"))
 
 
 @pytest.mark.slow
@@ -79,4 +80,5 @@ def test_a_collapsed_run_is_flagged(tmp_path, cache_dir, capsys):
                "method.model.queue_size=32"], tmp_path / "run", cache_dir, tiny=[])
     rows = json.loads((tmp_path / "run" / "results.json").read_text())
     assert rows and all(r["collapsed"] for r in rows)
+    assert all(r["feature_rank"] < 1.5 for r in rows)  # one feature vector for every clip: one direction
     assert "pretraining collapsed" in capsys.readouterr().out

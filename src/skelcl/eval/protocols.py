@@ -10,6 +10,7 @@ import torch
 from omegaconf import DictConfig
 
 from skelcl.config import RunConfig
+from skelcl.eval.feature_rank import effective_rank
 from skelcl.eval.features import cached_features
 from skelcl.eval.finetune import run_finetune
 from skelcl.eval.knn import evaluate_knn
@@ -49,7 +50,8 @@ def run_protocols(run: RunConfig, model, dm, run_dir: Path, pretrain_epochs: int
                          split=run.dataset.split, stream=cfg.stream.name, protocol=protocol, top1=res["top1"],
                          top5=res["top5"], epochs=pretrain_epochs, seed=int(cfg.seed),
                          wall_s=round(time.time() - start_time, 1),
-                         best_on_test_top1=res.get("best_on_test_top1"), dataset_file=dataset_file(cfg.dataset))
+                         best_on_test_top1=res.get("best_on_test_top1"), dataset_file=dataset_file(cfg.dataset),
+                         feature_rank=res.get("feature_rank"))
         records.append(r)
         return r
 
@@ -57,6 +59,7 @@ def run_protocols(run: RunConfig, model, dm, run_dir: Path, pretrain_epochs: int
         if name in ("linear", "knn"):
             train_x, train_y = cached_features(model, dm, "train", cache, device, progress=bars)
             test_x, test_y = cached_features(model, dm, "test", cache, device, progress=bars)
+            rank = round(effective_rank(train_x), 2)
         if name == "linear":
             if pcfg.solver == "logistic":
                 res = fit_logistic_cv(train_x, train_y, test_x, test_y, dm.num_classes)
@@ -69,12 +72,12 @@ def run_protocols(run: RunConfig, model, dm, run_dir: Path, pretrain_epochs: int
             logits_dir.mkdir(exist_ok=True)
             torch.save({"logits": res["logits"], "labels": test_y, "index": torch.as_tensor(dm.test_idx),
                         "stream": cfg.stream.name}, logits_dir / f"linear_{cfg.stream.name}.pt")
-            record("linear", res)
+            record("linear", {**res, "feature_rank": rank})
         elif name == "knn":
             ks = [pcfg.k, 1] if pcfg.nearest and pcfg.k != 1 else [pcfg.k]
             for k, res in zip(ks, evaluate_knn(train_x, train_y, test_x, test_y, dm.num_classes, pcfg, progress=bars,
                                                ks=ks)):
-                record(f"knn(k={k})", res)
+                record(f"knn(k={k})", {**res, "feature_rank": rank})
         elif name in ("finetune", "semi"):
             res = run_finetune(cfg, pcfg, model, dm, run_dir / name, seed=int(cfg.seed))
             label = name if name == "finetune" else f"semi({pcfg.label_fraction:g})"

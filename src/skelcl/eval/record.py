@@ -23,5 +23,7 @@ class ResultRecord:
     best_on_test_top1: float | None = None
     # True when pretraining ended collapsed (skelcl.methods.collapse): the numbers describe a degenerate encoder.
     collapsed: bool = False
+    # RankMe effective rank of the frozen training features (linear / KNN records; skelcl.eval.feature_rank)
+    feature_rank: float | None = None
     # stem of dataset.root (e.g. fold3 for folds/fold3.pkl): tells folds apart in a sweep over dataset files
     dataset_file: str | None = None
