@@ -14,6 +14,7 @@ ENTRY_POINTS = {"skelcl.train", "skelcl.evaluate"}
 FLOORS = {
     "conf": 0,
     "config": 1, "schedules": 1, "wandb_run": 1, "progress": 1, "divergence": 1, "interruption": 1, "pids": 1,
+    "cpu_precision": 1,
     "data": 2, "checkpoint": 2, "config_tree": 2,
     "augment": 3, "encoders": 3,
     "methods": 4,

@@ -12,6 +12,7 @@ import lightning as L
 import numpy as np
 import torch
 from hydra.utils import get_class
+from lightning.pytorch.accelerators import CPUAccelerator
 from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from omegaconf import DictConfig, OmegaConf
@@ -29,6 +30,7 @@ from skelcl.config import (
     checked,
 )
 from skelcl.config_tree import check_tree, small_data_declarations
+from skelcl.cpu_precision import warn_if_bf16_emulated
 from skelcl.data.checks import warn_coordinates, warn_label_gaps
 from skelcl.data.datamodule import SkeletonDataModule
 from skelcl.divergence import DivergenceGuard
@@ -305,8 +307,10 @@ def build_trainer(cfg: DictConfig, run_dir: Path, epochs: int, loggers: list,
         callbacks.append(KNNMonitor(monitor.every_n_epochs, monitor.bank_size, monitor.query_size, monitor.k,
                                     monitor.temperature, seed=int(cfg.seed)))
     try:
-        return L.Trainer(max_epochs=epochs, logger=loggers, callbacks=callbacks, default_root_dir=str(run_dir),
-                         plugins=[AtomicCheckpointIO()], use_distributed_sampler=False,
-                         enable_progress_bar=bool(cfg.get("progress_bar", True)), **trainer_kwargs)
+        trainer = L.Trainer(max_epochs=epochs, logger=loggers, callbacks=callbacks, default_root_dir=str(run_dir),
+                            plugins=[AtomicCheckpointIO()], use_distributed_sampler=False,
+                            enable_progress_bar=bool(cfg.get("progress_bar", True)), **trainer_kwargs)
     except TypeError as e:
         raise ValueError(f"invalid config 'trainer': {e}") from None
+    warn_if_bf16_emulated(trainer_kwargs.get("precision"), isinstance(trainer.accelerator, CPUAccelerator))
+    return trainer
