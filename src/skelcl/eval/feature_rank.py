@@ -6,7 +6,7 @@ still fold its features onto few directions ("dimensional collapse"); its neares
 its linear probe. The figure goes into every frozen-feature record (`feature_rank`) beside the accuracy it helps
 explain. Compare pretrained runs of one encoder with each other: a random encoder spreads small weights over many
 directions and reads high. On N-UCLA the views that cost AS-CAL's objective its neighbours on ST-GCN read 17 and 8,
-SkeletonCLR's views 23 and 32 on the same two inputs (docs/results.md).
+SkeletonCLR's views 32 and 23 on the same two inputs (docs/results.md).
 """
 
 from __future__ import annotations
