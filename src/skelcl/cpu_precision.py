@@ -15,8 +15,10 @@ log = logging.getLogger("skelcl")
 
 
 def cpu_has_bf16_units() -> bool:
+    """What torch reports (private helpers); a torch without them is given the benefit of the doubt: no warning."""
     checks = [getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
-    return any(bool(check()) for check in checks if check is not None)
+    checks = [check for check in checks if check is not None]
+    return not checks or any(bool(check()) for check in checks)
 
 
 def warn_if_bf16_emulated(precision: str | int | None, on_cpu: bool) -> bool:

@@ -24,3 +24,9 @@ def test_amx_alone_counts_as_bf16_units(monkeypatch):
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
     assert cpu_has_bf16_units()
+
+
+def test_a_torch_without_the_checks_is_not_warned_about(monkeypatch):
+    monkeypatch.delattr(torch.cpu, "_is_avx512_bf16_supported")
+    monkeypatch.delattr(torch.cpu, "_is_amx_tile_supported")
+    assert cpu_has_bf16_units() and not warn_if_bf16_emulated("bf16-mixed", on_cpu=True)
