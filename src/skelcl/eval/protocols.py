@@ -55,11 +55,12 @@ def run_protocols(run: RunConfig, model, dm, run_dir: Path, pretrain_epochs: int
         records.append(r)
         return r
 
+    rank = None  # of the training features, which the linear and KNN protocols share: one SVD per run
     for name, pcfg in run.protocols.items():
         if name in ("linear", "knn"):
             train_x, train_y = cached_features(model, dm, "train", cache, device, progress=bars)
             test_x, test_y = cached_features(model, dm, "test", cache, device, progress=bars)
-            rank = round(effective_rank(train_x), 2)
+            rank = round(effective_rank(train_x), 2) if rank is None else rank
         if name == "linear":
             if pcfg.solver == "logistic":
                 res = fit_logistic_cv(train_x, train_y, test_x, test_y, dm.num_classes)
