@@ -60,6 +60,21 @@ def test_hand_fixed_values_win():
     assert (r.batch_size, r.queue_size, r.momentum, r.epochs, r.frames) == (64, 512, 0.99, 8, 40)
 
 
+def test_a_large_split_is_drawn_in_shorter_epochs():
+    """At 19,000 clips the budget is two passes; AS-CAL's schedule (a queue-filling first epoch, the LR divided at
+    half the run) needs finer epochs than that, so the rule draws 20 epochs of part of a pass each."""
+    r = derive(SmallDataConfig(), clips=19000, median_length=60, frames=60, batch_size=32, queue_size=500,
+               momentum=0.999, projector="none", temporal="first")
+    assert (r.epochs, r.epoch_clips, r.steps) == (20, 62 * 32, 20 * 62)  # 40000 / 32 / 20 = 62.5 steps an epoch
+    assert "20 epochs of 1984 clips" in r.describe()
+    assert nucla_like().epoch_clips is None  # 40 passes over N-UCLA: whole passes, as before
+    assert derive(SmallDataConfig(min_epochs=10), 19000, 60, 60, 32, 500, 0.999, "none").epochs == 10
+    assert derive(SmallDataConfig(epochs=3), 19000, 60, 60, 32, 500, 0.999, "none").epoch_clips is None  # by hand
+    for clips in range(1000, 20000, 700):  # the budget is kept at every size
+        r = derive(SmallDataConfig(), clips, 60, 50, 128, 32768, 0.999, "mlp")
+        assert r.epochs >= 20 and abs(r.steps * r.batch_size - 40000) <= 0.15 * 40000, (clips, r)
+
+
 def test_budget_scales_the_steps_not_the_epochs():
     small, large = nucla_like(samples=20000), nucla_like(samples=80000)
     assert large.steps == pytest.approx(4 * small.steps, rel=0.05)

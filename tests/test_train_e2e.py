@@ -57,6 +57,30 @@ def test_resume_continues_exactly(tmp_path, cache_dir):
         assert torch.allclose(a[k].float(), b[k].float(), atol=1e-6), k
 
 
+def test_resume_continues_exactly_in_epochs_shorter_than_a_pass(tmp_path, cache_dir):
+    """The small-data rule's epochs of part of a pass (data/epoch_slices.py): a resumed run draws the clips the
+    uninterrupted one drew in its later epochs."""
+    common = ["epochs=null", "small_data.samples=96", "small_data.min_epochs=3", "protocol=[knn]",
+              "checkpoint_every=1"]
+    run_train(common, tmp_path / "straight", cache_dir)
+    cfg = compose_train([*TINY, *common], tmp_path / "part", cache_dir)
+    from skelcl.build import build_data, build_method, build_trainer
+
+    typed, dm, recipe = build_data(cfg)
+    assert (recipe.epochs, recipe.epoch_clips) == (3, 32) and recipe.epoch_clips < len(dm.train_idx)
+    import lightning as L
+
+    L.seed_everything(0, workers=True)
+    trainer = build_trainer(cfg, tmp_path / "part", 1, [])  # stopped after the first of the three epochs
+    trainer.fit(build_method(typed, dm, recipe.epochs), datamodule=dm)
+    run_train([*common, f"ckpt_path={tmp_path / 'part' / 'checkpoints' / 'last.ckpt'}"], tmp_path / "part", cache_dir)
+    a = _weights(tmp_path / "straight" / "checkpoints" / "last.ckpt")
+    b = _weights(tmp_path / "part" / "checkpoints" / "last.ckpt")
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.allclose(a[k].float(), b[k].float(), atol=1e-6), k
+
+
 def test_evaluate_entry_point_on_checkpoint(tmp_path, cache_dir):
     trained = run_train(["protocol=[linear,knn]"], tmp_path / "run", cache_dir)
     from skelcl.evaluate import evaluate

@@ -208,6 +208,7 @@ def apply_small_data_rule(cfg: DictConfig, dm: SkeletonDataModule):
                     budget=budget, turn_2d=turn_2d)
     apply(cfg, recipe)
     dm.batch_size = recipe.batch_size
+    dm.epoch_clips = recipe.epoch_clips
     dm.drop_last = dm.drop_last and clips >= recipe.batch_size
     return recipe
 

@@ -25,7 +25,11 @@ method's:
 - batch   = the method's batch, lowered to a power of two so that an epoch has >= `min_steps_per_epoch` steps
             (but not below 16 clips, where BatchNorm statistics turn to noise)
 - steps   = `samples` / batch (the budget, counted in clips drawn), as whole epochs; LR milestones, warm-up and
-            mining epochs are rescaled to it by the methods (`epochs=` does the same). A method may declare a
+            mining epochs are rescaled to it by the methods (`epochs=` does the same). A split too large for
+            `min_epochs` passes within the budget is drawn in `min_epochs` epochs of part of a pass each
+            (data/epoch_slices.py): the methods place their schedule events at whole epochs, and at two to four
+            passes (10-20k clips) they would land far from where the schedule puts them (AS-CAL: the first of two
+            epochs only fills its queue, the second runs at a tenth of the LR). A method may declare a
             multiple of it (`method.small_data_budget`): SkeAttnCLR draws twice the clips. With the common budget
             its instance accuracy ended at 0.27-0.38 on N-UCLA (SkeletonCLR's 0.62) and its features were still
             improving; with twice the steps its 1-NN rose from 71.4 to 79.5 % over three seeds (docs/results.md).
@@ -95,6 +99,7 @@ class SmallDataConfig:
     enabled: str = "auto"  # auto | true | false
     max_clips: int = 20000  # auto: the rule applies below this many training clips
     samples: int = 40000  # pretraining budget in clips drawn (steps = samples // batch)
+    min_epochs: int = 20  # a split of more than samples / min_epochs clips is drawn in epochs of that many clips
     min_steps_per_epoch: int = 16
     queue_fraction: float = 0.25
     ema_horizon: float = 0.05  # key-encoder EMA time constant as a fraction of the run's steps
@@ -116,7 +121,7 @@ class SmallDataConfig:
     def __post_init__(self) -> None:
         if str(self.enabled).lower() not in ("auto", "true", "false"):
             raise ValueError(f"small_data.enabled={self.enabled!r}; choose auto, true or false")
-        for name in ("max_clips", "samples", "min_steps_per_epoch"):
+        for name in ("max_clips", "samples", "min_steps_per_epoch", "min_epochs"):
             if getattr(self, name) < 1:
                 raise ValueError(f"small_data.{name} must be >= 1, got {getattr(self, name)}")
         for name in ("queue_fraction", "ema_horizon", "warmup_fraction"):
@@ -154,6 +159,7 @@ class SmallDataRecipe:
     time_scale: float = 1.0  # frames / the method's frames: view ops that count frames are scaled by it
     swap_chunk: int | None = None  # the part swap's chunk after scaling (set by `apply`; None: no part swap)
     budget: float = 1.0  # the method's budget in multiples of `samples` (`method.small_data_budget`)
+    epoch_clips: int | None = None  # clips drawn per epoch when an epoch is shorter than a pass (None: a pass)
 
     def _optimiser(self) -> str:
         if self.optimizer == "adam":
@@ -172,8 +178,9 @@ class SmallDataRecipe:
         if self.swap_chunk is not None:
             timing += f" (part swap in chunks of {self.swap_chunk})"
         budget = f"; {self.budget:g}x the clips drawn: the method's small_data_budget" if self.budget != 1 else ""
+        epochs = f"{self.epochs} epochs" + (f" of {self.epoch_clips} clips" if self.epoch_clips else "")
         return (f"small dataset: {self.clips} clips -> {self.frames} frames{timing}, batch {self.batch_size}, "
-                f"{self.steps} steps ({self.epochs} epochs, warm-up {self.warmup_epochs}{budget}), "
+                f"{self.steps} steps ({epochs}, warm-up {self.warmup_epochs}{budget}), "
                 f"{self._optimiser()}, queue {self.queue_size}, momentum {self.momentum:g}, "
                 f"key encoder copied from the query encoder{head}"
                 f"{normalized}{fixes}{mirror}, linear probe: cross-validated logistic regression")
@@ -210,6 +217,11 @@ def derive(rule: SmallDataConfig, clips: int, median_length: float, frames: int,
     batch = rule.batch_size or max(fewest, min(batch_size, _pow2_floor(clips / rule.min_steps_per_epoch)))
     steps_per_epoch = max(1, clips // batch)
     epochs = rule.epochs or max(1, round(budget * rule.samples / batch / steps_per_epoch))
+    epoch_clips = None
+    if not rule.epochs and epochs < rule.min_epochs:  # a large split: epochs of part of a pass (epoch_slices.py)
+        shorter = max(1, round(budget * rule.samples / batch / rule.min_epochs))
+        if shorter < steps_per_epoch:
+            steps_per_epoch, epochs, epoch_clips = shorter, rule.min_epochs, shorter * batch
     steps = epochs * steps_per_epoch
     queue = rule.queue_size or max(batch, min(queue_size, _pow2_nearest(rule.queue_fraction * clips)))
     if rule.momentum is not None:
@@ -234,7 +246,8 @@ def derive(rule: SmallDataConfig, clips: int, median_length: float, frames: int,
                            augment_fixes=rule.augment_fixes, mirror=mirror,
                            turn=float(turn_2d) if channels == 2 else 0.0,
                            normalize=rule.normalize_embeddings and not normalized, stride=stride,
-                           time_scale=frames / method_frames, budget=1.0 if rule.epochs else budget)
+                           time_scale=frames / method_frames, budget=1.0 if rule.epochs else budget,
+                           epoch_clips=epoch_clips)
 
 
 def apply(cfg: DictConfig, recipe: SmallDataRecipe) -> None:

@@ -15,6 +15,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from skelcl.config import LABELLED_SUBSETS
+from skelcl.data.epoch_slices import EpochSliceSampler
 from skelcl.data.formats import DataFormatError, PreparedDataset
 
 
@@ -93,6 +94,7 @@ class SkeletonDataModule(L.LightningDataModule):
         self.num_workers = num_workers
         self.seed = seed
         self.drop_last = drop_last and len(self.train_idx) >= batch_size
+        self.epoch_clips: int | None = None  # set by the small-data rule: training epochs shorter than a pass
 
     @property
     def layout(self):
@@ -105,13 +107,16 @@ class SkeletonDataModule(L.LightningDataModule):
     def _world(self) -> int:
         return self.trainer.world_size if self.trainer is not None else 1
 
-    def _loader(self, indices: np.ndarray, shuffle: bool, drop_last: bool) -> DataLoader:
-        ds = ClipDataset(self.prepared, indices)
+    def _train_loader(self, drop_last: bool) -> DataLoader:
+        ds = ClipDataset(self.prepared, self.train_idx)
         world, rank = self._world(), (self.trainer.global_rank if self.trainer is not None else 0)
         # One sampler for 1 or many processes: seeded, reshuffled per epoch via set_epoch (called by Lightning),
         # so a resumed run sees the same order as an uninterrupted one.
-        sampler = DistributedSampler(ds, num_replicas=world, rank=rank, shuffle=shuffle, seed=self.seed,
-                                     drop_last=False)
+        if self.epoch_clips is not None and self.epoch_clips < len(ds):
+            sampler = EpochSliceSampler(len(ds), self.epoch_clips, num_replicas=world, rank=rank, seed=self.seed)
+        else:
+            sampler = DistributedSampler(ds, num_replicas=world, rank=rank, shuffle=True, seed=self.seed,
+                                         drop_last=False)
         # Own generator: creating an iterator must not draw from the global RNG (dropout's), or a resumed run
         # would diverge from an uninterrupted one. Loader workers do no random work. Their shutdown needs nothing
         # from us (unlike the prepare pool, issue 16): torch gives each worker its own SIGTERM handler, stops them
@@ -123,9 +128,10 @@ class SkeletonDataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         # A last batch of one clip has no pair to contrast and stops BatchNorm in training mode; where keeping the
         # partial batch would leave exactly one clip over, that clip (a different one each epoch) is left out.
-        per_process = -(-len(self.train_idx) // self._world())  # the sampler's share of each process (padded)
+        drawn = min(len(self.train_idx), self.epoch_clips or len(self.train_idx))
+        per_process = -(-drawn // self._world())  # the sampler's share of each process (padded)
         lone = per_process > 1 and per_process % self.batch_size == 1
-        return self._loader(self.train_idx, shuffle=True, drop_last=self.drop_last or lone)
+        return self._train_loader(drop_last=self.drop_last or lone)
 
     def feature_loader(self, which: str, batch_size: int | None = None) -> DataLoader:
         """Un-shuffled loader over the train or test split for feature extraction (single process)."""
