@@ -99,7 +99,7 @@ class SmallDataConfig:
     enabled: str = "auto"  # auto | true | false
     max_clips: int = 20000  # auto: the rule applies below this many training clips
     samples: int = 40000  # pretraining budget in clips drawn (steps = samples // batch)
-    min_epochs: int = 20  # a split of more than samples / min_epochs clips is drawn in epochs of that many clips
+    min_epochs: int = 20  # a split the budget covers in fewer passes: this many epochs of part of a pass each
     min_steps_per_epoch: int = 16
     queue_fraction: float = 0.25
     ema_horizon: float = 0.05  # key-encoder EMA time constant as a fraction of the run's steps
