@@ -35,18 +35,20 @@ def _weights(path):
     return {k: v for k, v in state.items() if k.startswith(("encoder_q", "queue"))}
 
 
-def test_resume_continues_exactly(tmp_path, cache_dir):
-    common = ["epochs=2", "trainer.limit_train_batches=2", "protocol=[knn]", "checkpoint_every=1"]
+def _stop_after_one_epoch_then_resume(common: list[str], tmp_path, cache_dir, schedule_epochs: int | None = None,
+                                      part: tuple[str, ...] = ()):
+    """Run `common` straight through, and again (plus the overrides `part`) stopped after its first epoch, the method
+    built for the whole schedule (`schedule_epochs`, or the small-data recipe's), then resumed from that run's
+    last.ckpt; the two end with the same weights. Returns the recipe and the data module of the stopped run."""
     run_train(common, tmp_path / "straight", cache_dir)
-    # same run, interrupted after epoch 1 (max_epochs=1), then resumed from its last.ckpt to epoch 2
-    cfg = compose_train([*TINY, *common, "epochs=1"], tmp_path / "part", cache_dir)
+    cfg = compose_train([*TINY, *common, *part], tmp_path / "part", cache_dir)
     from skelcl.build import build_data, build_method, build_trainer
 
-    typed, dm, _ = build_data(cfg)
+    typed, dm, recipe = build_data(cfg)
     import lightning as L
 
     L.seed_everything(0, workers=True)
-    model = build_method(typed, dm, 2)  # built for a 2-epoch schedule, stopped after 1
+    model = build_method(typed, dm, schedule_epochs or recipe.epochs)
     trainer = build_trainer(cfg, tmp_path / "part", 1, [])
     trainer.fit(model, datamodule=dm)
     run_train([*common, f"ckpt_path={tmp_path / 'part' / 'checkpoints' / 'last.ckpt'}"], tmp_path / "part", cache_dir)
@@ -55,6 +57,12 @@ def test_resume_continues_exactly(tmp_path, cache_dir):
     assert a.keys() == b.keys()
     for k in a:
         assert torch.allclose(a[k].float(), b[k].float(), atol=1e-6), k
+    return recipe, dm
+
+
+def test_resume_continues_exactly(tmp_path, cache_dir):
+    common = ["epochs=2", "trainer.limit_train_batches=2", "protocol=[knn]", "checkpoint_every=1"]
+    _stop_after_one_epoch_then_resume(common, tmp_path, cache_dir, schedule_epochs=2, part=("epochs=1",))
 
 
 def test_resume_continues_exactly_in_epochs_shorter_than_a_pass(tmp_path, cache_dir):
@@ -62,23 +70,8 @@ def test_resume_continues_exactly_in_epochs_shorter_than_a_pass(tmp_path, cache_
     uninterrupted one drew in its later epochs."""
     common = ["epochs=null", "small_data.samples=96", "small_data.min_epochs=3", "protocol=[knn]",
               "checkpoint_every=1"]
-    run_train(common, tmp_path / "straight", cache_dir)
-    cfg = compose_train([*TINY, *common], tmp_path / "part", cache_dir)
-    from skelcl.build import build_data, build_method, build_trainer
-
-    typed, dm, recipe = build_data(cfg)
+    recipe, dm = _stop_after_one_epoch_then_resume(common, tmp_path, cache_dir)
     assert (recipe.epochs, recipe.epoch_clips) == (3, 32) and recipe.epoch_clips < len(dm.train_idx)
-    import lightning as L
-
-    L.seed_everything(0, workers=True)
-    trainer = build_trainer(cfg, tmp_path / "part", 1, [])  # stopped after the first of the three epochs
-    trainer.fit(build_method(typed, dm, recipe.epochs), datamodule=dm)
-    run_train([*common, f"ckpt_path={tmp_path / 'part' / 'checkpoints' / 'last.ckpt'}"], tmp_path / "part", cache_dir)
-    a = _weights(tmp_path / "straight" / "checkpoints" / "last.ckpt")
-    b = _weights(tmp_path / "part" / "checkpoints" / "last.ckpt")
-    assert a.keys() == b.keys()
-    for k in a:
-        assert torch.allclose(a[k].float(), b[k].float(), atol=1e-6), k
 
 
 def test_evaluate_entry_point_on_checkpoint(tmp_path, cache_dir):
