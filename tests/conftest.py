@@ -20,6 +20,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 TINY_RUN = [
     "trainer=debug",
     "progress_bar=false",
+    "floor=false",  # the same seed's random encoder through the probes: tested where it is the subject
     "epochs=1",
     "dataset.options.num_subjects=4",
     "method.schedule.batch_size=16",

@@ -10,6 +10,7 @@ import pickle
 
 import numpy as np
 import pytest
+import torch
 import yaml
 
 from tests.conftest import run_train
@@ -70,6 +71,8 @@ def test_rule_learns_on_a_tiny_custom_dataset(tmp_path, cache_dir):
     rows = json.loads((tmp_path / "run" / "results.json").read_text())
     assert rows and not any(r["collapsed"] for r in rows)
     assert all(r["feature_rank"] > 2 for r in rows if r["protocol"] == "linear" or r["protocol"].startswith("knn"))
+    # and the features beat the same seed's random encoder, which the rule measures in the run (+19 / +21 here)
+    assert all(r["top1"] > r["floor_top1"] + 5 for r in rows), rows
 
 
 @pytest.mark.slow
@@ -82,3 +85,25 @@ def test_a_collapsed_run_is_flagged(tmp_path, cache_dir, capsys):
     assert rows and all(r["collapsed"] for r in rows)
     assert all(r["feature_rank"] < 1.5 for r in rows)  # one feature vector for every clip: one direction
     assert "pretraining collapsed" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_the_random_floor_is_measured_in_the_run(tmp_path, cache_dir, capsys):
+    """Under the rule every frozen-feature record carries the figure of the same seed's random encoder: exactly what
+    a separate `pretrain=false` run reports, and the pretrained figures and their logits are left as they were."""
+    data = write_custom(tmp_path, cache_dir)
+    common = [*TINY_CUSTOM, *data, "protocol=[linear,knn]", "small_data.samples=320", "small_data.frames=24",
+              "plots=false"]
+    pretrained = run_train(common, tmp_path / "run", cache_dir, tiny=[])
+    out = capsys.readouterr().out
+    floor = run_train([*common, "pretrain=false"], tmp_path / "floor", cache_dir, tiny=[])
+    assert [r.protocol for r in pretrained] == [r.protocol for r in floor] == ["linear", "knn(k=20)", "knn(k=1)"]
+    for p, f in zip(pretrained, floor):
+        assert p.floor_top1 == f.top1 and f.floor_top1 is None
+    assert any(p.top1 != p.floor_top1 for p in pretrained)  # the pretrained encoder was evaluated, not the floor
+    rows = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert [r["floor_top1"] for r in rows] == [f.top1 for f in floor]
+    saved = torch.load(tmp_path / "run" / "logits" / "linear_joint.pt")  # the stream ensemble reads these
+    accuracy = 100 * (saved["logits"].argmax(1) == saved["labels"]).float().mean().item()
+    assert accuracy == pytest.approx(pretrained[0].top1)
+    assert "random encoder (same seed" in out

@@ -75,7 +75,7 @@ def test_resume_continues_exactly_in_epochs_shorter_than_a_pass(tmp_path, cache_
 
 
 def test_evaluate_entry_point_on_checkpoint(tmp_path, cache_dir):
-    trained = run_train(["protocol=[linear,knn]"], tmp_path / "run", cache_dir)
+    trained = run_train(["protocol=[linear,knn]", "floor=true"], tmp_path / "run", cache_dir)
     from skelcl.evaluate import evaluate
 
     cfg = compose_config([f"ckpt={tmp_path / 'run' / 'checkpoints' / 'last.ckpt'}", f"+run_dir={tmp_path / 'eval'}",
@@ -87,6 +87,8 @@ def test_evaluate_entry_point_on_checkpoint(tmp_path, cache_dir):
     # a small-data checkpoint is probed as its run was (the rule's logistic probe), so the numbers reproduce
     assert "solver: logistic" in (tmp_path / "eval" / "config.yaml").read_text()
     assert [r.top1 for r in records] == [r.top1 for r in trained]
+    # and it reports the floor its run reported: the random encoder that run started from, through the same probes
+    assert [r.floor_top1 for r in records] == [r.floor_top1 for r in trained] and records[0].floor_top1 is not None
 
 
 def test_random_encoder_floor_skips_pretraining(tmp_path, cache_dir):

@@ -67,6 +67,7 @@ class TopLevelConfig:
     checkpoint_every: int = 10
     pretrain: bool = True
     calibrate_bn: bool = True
+    floor: str = "auto"
     progress_bar: bool = True
 
     def __post_init__(self) -> None:
@@ -76,14 +77,15 @@ class TopLevelConfig:
         require(self, "epochs", epochs_ok, "must be null (the method's schedule) or an integer >= 1; "
                                            "pretrain=false skips pretraining")
         require(self, "checkpoint_every", self.checkpoint_every >= 1, "must be an integer >= 1")
+        require(self, "floor", str(self.floor).lower() in ("auto", "true", "false"), "choose auto, true or false")
 
 
 def check_tree(cfg: DictConfig, primary: str = "train") -> None:
     """Unknown keys at the top level or in method / stream / logger, and top-level types and ranges."""
     hint = "Check the spelling; `+key=value` only adds keys the config declares."
     check_keys(cfg, declared_keys(primary), "", hint)
-    run = {k: cfg[k] for k in ("seed", "epochs", "checkpoint_every", "pretrain", "calibrate_bn", "progress_bar")
-           if k in cfg}
+    run = {k: cfg[k] for k in ("seed", "epochs", "checkpoint_every", "pretrain", "calibrate_bn", "floor",
+                               "progress_bar") if k in cfg}
     _check_run(run)
     for group in NODE_GROUPS:
         if isinstance(cfg.get(group), DictConfig):

@@ -19,6 +19,7 @@ from skelcl.build import build_datamodule, build_method, small_data_applies, val
 from skelcl.checkpoint import epochs_completed, read_checkpoint
 from skelcl.config_tree import check_tree
 from skelcl.entry import print_config_tree, run_dir_of, run_reporting_errors
+from skelcl.eval.floor import attach_floor, initial_encoder, measure_floor, print_floor, wants_floor
 from skelcl.eval.protocols import run_protocols
 from skelcl.report.plots import draw_and_log
 from skelcl.report.provenance import run_provenance
@@ -44,18 +45,25 @@ def evaluate(cfg: DictConfig) -> list:
         merged.seed = cfg.seed
         merged.cache_dir = cfg.cache_dir
         merged.progress_bar = cfg.get("progress_bar", True)
+        merged.floor = cfg.get("floor", "auto")
         if cfg.get("dataset") is not None:
             merged.dataset = cfg.dataset
     run = validate(merged)
     L.seed_everything(int(cfg.seed))
     dm = build_datamodule(run.dataset, merged.cache_dir, run.schedule.batch_size, int(cfg.seed))
-    if small_data_applies(merged, dm):  # the probe pretraining reported with (skelcl.small_data)
+    small_data = small_data_applies(merged, dm)
+    if small_data:  # the probe pretraining reported with (skelcl.small_data)
         use_rule_probe(merged)
         run = validate(merged)
     print_config_tree(merged, console)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(merged, resolve=True))
     epochs = epochs_completed(ckpt)
+    initial = None
+    if wants_floor(merged, small_data):  # the encoder the checkpoint's run started from: its seed, built as it was
+        L.seed_everything(int(saved.seed))
+        initial = initial_encoder(build_method(run, dm, max(epochs, 1)))
+        L.seed_everything(int(cfg.seed))
     model = build_method(run, dm, max(epochs, 1))
     # The query encoder must load completely (fail loudly, unlike the official code's silent partial loads);
     # the queue and heads are not used by the protocols.
@@ -65,8 +73,11 @@ def evaluate(cfg: DictConfig) -> list:
     except RuntimeError as e:
         raise ValueError(f"{cfg.ckpt}: checkpoint does not match the configured encoder: {e}") from None
     records = run_protocols(run, model, dm, run_dir, epochs, start)
+    short = attach_floor(records, measure_floor(run, model, initial, dm, run_dir, start)) if initial else []
     write_results(run_dir, records, run_provenance(merged, dm, cfg.ckpt, start))
     print_results(records, console)
+    if initial:
+        print_floor(records, short, console)
     if cfg.get("plots", True):
         draw_and_log(run_dir, model, dm, [], console, int(cfg.seed))
     return records

@@ -29,6 +29,7 @@ def test_unknown_key_anywhere_fails(tmp_path, override, key):
     ("epochs=2.5", "config 'epochs' = 2.5"),
     ("seed=-1", "config 'seed' = -1"),
     ("checkpoint_every=0", "config 'checkpoint_every' = 0"),
+    ("floor=maybe", "config 'floor' = 'maybe': choose auto, true or false"),
     ("method.schedule.batch_size=0", r"config 'method.schedule.batch_size' = 0: must be an integer >= 1"),
     ("method.schedule.batch_size=abc", r"'method.schedule.batch_size': Value 'abc' .* could not be converted"),
     ("method.schedule.lr=-0.1", r"'method.schedule.lr' = -0.1: must be a number > 0"),

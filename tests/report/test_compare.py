@@ -34,6 +34,20 @@ def test_groups_rows_and_columns_with_mean_std_n(tmp_path):
     assert cmp.cells[(("hiclr",), ("knn(k=20)",))].text() == "60.00 (n=1)"
 
 
+def test_margin_over_the_random_encoder_is_averaged_where_a_floor_was_measured(tmp_path, capsys):
+    write_run(tmp_path / "a0", "aimclr", 0, results={"linear": 60.0}, floors={"linear": 50.0})
+    write_run(tmp_path / "a1", "aimclr", 1, results={"linear": 66.0}, floors={"linear": 52.0})
+    write_run(tmp_path / "h0", "hiclr", 0, results={"linear": 70.0})  # measured without a floor
+    runs = load_runs([str(tmp_path)])
+    cmp = build_comparison(entries_of(runs), ["method"], ["protocol"], "margin")
+    assert cmp.cells[(("aimclr",), ("linear",))].values == [10.0, 14.0]
+    assert cmp.cells[(("hiclr",), ("linear",))].text() == "-"
+    assert build_comparison(entries_of(runs), ["method"], ["protocol"], "floor_top1").cells[
+        (("aimclr",), ("linear",))].mean == 51.0
+    assert main([str(tmp_path), "--metric", "margin", "--no-chart", "--no-ensemble"]) == 0
+    assert "12.00 ± 2.83 (n=2)" in (tmp_path / "report" / "comparison.md").read_text()
+
+
 def test_config_keys_can_group(tmp_path):
     write_run(tmp_path / "a", "aimclr", 0, results={"linear": 50.0}, config={"method": {"name": "aimclr",
                                                                                           "schedule": {"lr": 0.1}}})

@@ -37,8 +37,9 @@ def dataset_file(ds: DictConfig) -> str | None:
 
 
 def run_protocols(run: RunConfig, model, dm, run_dir: Path, pretrain_epochs: int,
-                  start_time: float) -> list[ResultRecord]:
-    """Every protocol of `run` on `model`'s query encoder, in the configured order; one record per figure."""
+                  start_time: float, save_logits: bool = True) -> list[ResultRecord]:
+    """Every protocol of `run` on `model`'s query encoder, in the configured order; one record per figure.
+    `save_logits`: the linear probe's test logits go to <run dir>/logits (for the stream ensemble)."""
     cfg, method_name = run.cfg, run.method_name
     device = eval_device(cfg)
     bars = bool(cfg.get("progress_bar", True))
@@ -69,10 +70,11 @@ def run_protocols(run: RunConfig, model, dm, run_dir: Path, pretrain_epochs: int
             else:
                 res = train_linear(train_x, train_y, test_x, test_y, dm.num_classes, pcfg, seed=int(cfg.seed),
                                    device=device, progress=bars)
-            logits_dir = run_dir / "logits"
-            logits_dir.mkdir(exist_ok=True)
-            torch.save({"logits": res["logits"], "labels": test_y, "index": torch.as_tensor(dm.test_idx),
-                        "stream": cfg.stream.name}, logits_dir / f"linear_{cfg.stream.name}.pt")
+            if save_logits:
+                logits_dir = run_dir / "logits"
+                logits_dir.mkdir(exist_ok=True)
+                torch.save({"logits": res["logits"], "labels": test_y, "index": torch.as_tensor(dm.test_idx),
+                            "stream": cfg.stream.name}, logits_dir / f"linear_{cfg.stream.name}.pt")
             record("linear", {**res, "feature_rank": rank})
         elif name == "knn":
             ks = [pcfg.k, 1] if pcfg.nearest and pcfg.k != 1 else [pcfg.k]

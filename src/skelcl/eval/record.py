@@ -27,3 +27,5 @@ class ResultRecord:
     feature_rank: float | None = None
     # stem of dataset.root (e.g. fold3 for folds/fold3.pkl): tells folds apart in a sweep over dataset files
     dataset_file: str | None = None
+    # the same protocol on the randomly initialised encoder of the same seed (skelcl.eval.floor; `floor: auto`)
+    floor_top1: float | None = None

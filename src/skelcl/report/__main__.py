@@ -9,6 +9,7 @@ examples:
   python -m skelcl.report multirun/2026-01-01_12-00-00
   python -m skelcl.report 'outputs/*/ntu60-xsub-*/*' --rows method --cols stream,protocol
   python -m skelcl.report multirun/a multirun/b --rows method,method.schedule.lr --cols protocol --metric top5
+  python -m skelcl.report multirun/2026-01-01_12-00-00 --metric margin    # points over the random encoder
 """
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ def parse_args(argv: list[str] | None):
     ap.add_argument("--rows", default="method,encoder", help="grouping keys of the rows (default: method,encoder)")
     ap.add_argument("--cols", default="dataset,split,stream,protocol",
                     help="grouping keys of the columns (default: dataset,split,stream,protocol)")
-    ap.add_argument("--metric", default="top1", choices=["top1", "top5"])
+    ap.add_argument("--metric", default="top1", choices=["top1", "top5", "floor_top1", "margin"],
+                    help="floor_top1: the same seed's random encoder (runs that measured one); "
+                         "margin: top1 - floor_top1")
     ap.add_argument("--out", type=Path, default=None,
                     help="where comparison.md/.csv/.png go (default: <PATH>/report for one directory, else ./report)")
     ap.add_argument("--no-ensemble", action="store_true", help="no 3-stream ensemble column")

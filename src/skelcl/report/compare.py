@@ -108,11 +108,21 @@ def build_comparison(entries: list[Entry], rows: list[str], cols: list[str], met
         row_keys[r] = None
         col_keys[c] = None
         cell = cells.setdefault((r, c), Cell())
+        value = metric_value(e.record, metric)
         if e.flags:
             cell.excluded.append(e.flags[0])
-        else:
-            cell.values.append(float(e.record[metric]))
+        elif value is not None:  # a record without a floor has no margin
+            cell.values.append(value)
     return Comparison(rows, cols, metric, _sorted(row_keys), list(col_keys), cells)  # columns: first-seen order
+
+
+def metric_value(record: dict, metric: str) -> float | None:
+    """top1 / top5 / floor_top1 as recorded; `margin` = top1 - floor_top1 (None where the run measured no floor)."""
+    if metric == "margin":
+        floor = record.get("floor_top1")
+        return None if floor is None else float(record["top1"]) - float(floor)
+    value = record.get(metric)
+    return None if value is None else float(value)
 
 
 def _sorted(keys: dict[tuple, None]) -> list[tuple]:

@@ -17,7 +17,8 @@ def _label(keys: tuple) -> str:
 
 
 def title(cmp: Comparison) -> str:
-    return f"{cmp.metric} % (final epoch), mean ± std over runs (n)"
+    what = "top1 - floor_top1 (points over the random encoder)" if cmp.metric == "margin" else f"{cmp.metric} %"
+    return f"{what} (final epoch), mean ± std over runs (n)"
 
 
 def to_rich(cmp: Comparison) -> Table:
