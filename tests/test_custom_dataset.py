@@ -61,6 +61,19 @@ def test_custom_layout_end_to_end(tmp_path, cache_dir, custom_data, method):
     assert rows[0]["dataset_file"] == "mydata"  # the fold's identity when sweeping dataset.root
 
 
+def test_two_classes_are_probed(tmp_path, cache_dir):
+    """A binary dataset (fall / no fall) through the rule's logistic probe, whose solver returns one log-odds column
+    for two classes, and KNN; both against the same seed's random encoder."""
+    rng = np.random.default_rng(2)
+    annotations = [{"frame_dir": f"clip{i:04d}", "label": i % 2, "total_frames": 40,
+                    "keypoint": rng.normal(size=(1, 40, 15, 3)).astype(np.float32)} for i in range(48)]
+    root = write_custom(tmp_path, "binary", annotations)
+    args = [*custom_args(root, "binary", "skeletonclr"), "dataset.num_classes=2", "protocol=[linear,knn]", "floor=true"]
+    records = run_train(args, tmp_path / "run", cache_dir, tiny=CUSTOM_TINY)
+    assert [r.protocol for r in records] == ["linear", "knn(k=20)", "knn(k=1)"]
+    assert all(r.top5 == 100.0 and r.floor_top1 is not None for r in records)  # top-5 of two classes: both
+
+
 @pytest.fixture(scope="module")
 def custom_2d(tmp_path_factory):
     """Image keypoints as 2-D pose estimators write them: (x, y) in pixels plus a separate confidence score."""

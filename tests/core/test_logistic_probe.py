@@ -34,3 +34,13 @@ def test_class_missing_from_training_is_never_predicted_and_tiny_classes_work():
     assert res["logits"].shape[1] == 4 and (res["logits"].argmax(1) != 3).all()
     x1, y1 = x[:7], torch.tensor([0, 0, 0, 1, 1, 1, 2])  # class 2 has a single clip: no stratified folds
     assert 0 <= fit_logistic_cv(x1, y1, xt, yt, 4)["top1"] <= 100
+
+
+def test_two_classes_give_two_logit_columns_that_rank_as_the_probabilities():
+    """Binary data (e.g. fall / no fall): scikit-learn returns one log-odds column, which the probe spreads over two."""
+    (x, y), (xt, yt) = blobs(0, classes=2), blobs(1, classes=2)
+    res = fit_logistic_cv(x, y, xt, yt, 2)
+    assert res["logits"].shape == (150, 2) and res["top1"] > 80
+    assert torch.equal(res["logits"].argmax(1), res["logits"].softmax(1)[:, 1].gt(0.5).long())
+    three = fit_logistic_cv(x, y, xt, yt, 3)  # a third class absent from the split: never predicted
+    assert three["top1"] == res["top1"] and bool((three["logits"][:, 2] == -1e9).all())

@@ -37,8 +37,11 @@ def fit_logistic_cv(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.
         chosen = float(model.C_[0])
     else:  # a class with a single training clip: no stratified split exists, keep scikit-learn's default C
         model, chosen = LogisticRegression(max_iter=2000).fit(x, y), 1.0
+    decision = model.decision_function(xt)
+    if decision.ndim == 1:  # two classes: scikit-learn returns the log-odds of the second; as two softmax logits
+        decision = np.stack([-decision / 2, decision / 2], axis=1)
     scores = torch.full((xt.shape[0], num_classes), -1e9, dtype=torch.float32)
-    scores[:, torch.as_tensor(model.classes_)] = torch.as_tensor(model.decision_function(xt), dtype=torch.float32)
+    scores[:, torch.as_tensor(model.classes_)] = torch.as_tensor(decision, dtype=torch.float32)
     return {"top1": topk_accuracy(scores, test_y, num_classes, 1),
             "top5": topk_accuracy(scores, test_y, num_classes, 5), "best_on_test_top1": None, "logits": scores,
             "C": chosen}
