@@ -118,6 +118,19 @@ def test_apply_writes_the_recipe_into_the_config():
     assert cfg.method.model.mining_epoch == 150
 
 
+@pytest.mark.parametrize("clips, every", [(20, 250), (150, 28), (1019, 10), (10190, 10)])
+def test_about_ten_checkpoints_are_kept_however_many_epochs_the_rule_runs(clips, every):
+    """20 clips: 2,500 epochs of one step; a checkpoint every 10 epochs would keep 250 files of ~20 MB."""
+    r = derive(SmallDataConfig(), clips, 40, 50, 128, 32768, 0.999, "mlp")
+    cfg = compose_config([])
+    assert cfg.checkpoint_every is None
+    apply(cfg, r)
+    assert cfg.checkpoint_every == every and r.epochs // every <= 10
+    mine = compose_config(["checkpoint_every=5"])
+    apply(mine, r)
+    assert mine.checkpoint_every == 5  # the user's value stays
+
+
 def test_a_method_budget_multiplies_the_clips_drawn():
     """`budget` (a method's `small_data_budget`) scales the clips drawn and the EMA horizon with the steps; an
     explicit epoch count replaces both."""

@@ -35,7 +35,7 @@ from skelcl.data.checks import warn_coordinates, warn_label_gaps
 from skelcl.data.datamodule import SkeletonDataModule
 from skelcl.divergence import DivergenceGuard
 from skelcl.interruption import InterruptCheckpoint
-from skelcl.small_data import SmallDataConfig
+from skelcl.small_data import CHECKPOINT_EVERY, SmallDataConfig
 
 
 def _check_target(node: DictConfig, where: str, supplied: set[str]) -> None:
@@ -294,8 +294,8 @@ def build_trainer(cfg: DictConfig, run_dir: Path, epochs: int, loggers: list,
     remove_stale_temporaries(run_dir / "checkpoints")  # left by a write that a killed process never finished
     callbacks = [*(extra_callbacks or []),
         ModelCheckpoint(dirpath=str(run_dir / "checkpoints"), filename="epoch{epoch:03d}",
-                        auto_insert_metric_name=False, every_n_epochs=cfg.checkpoint_every, save_top_k=-1,
-                        save_last=True),
+                        auto_insert_metric_name=False, save_top_k=-1, save_last=True,
+                        every_n_epochs=cfg.get("checkpoint_every") or CHECKPOINT_EVERY),
         DivergenceGuard(str(run_dir / "checkpoints"), every_n_steps=int(trainer_kwargs.get("log_every_n_steps") or 1)),
         InterruptCheckpoint(run_dir / "checkpoints"),
     ]

@@ -64,7 +64,7 @@ class TopLevelConfig:
 
     seed: int = 0
     epochs: Any = None
-    checkpoint_every: int = 10
+    checkpoint_every: Any = None
     pretrain: bool = True
     calibrate_bn: bool = True
     floor: str = "auto"
@@ -76,7 +76,11 @@ class TopLevelConfig:
                                             and self.epochs >= 1)
         require(self, "epochs", epochs_ok, "must be null (the method's schedule) or an integer >= 1; "
                                            "pretrain=false skips pretraining")
-        require(self, "checkpoint_every", self.checkpoint_every >= 1, "must be an integer >= 1")
+        every_ok = self.checkpoint_every is None or (isinstance(self.checkpoint_every, int)
+                                                     and not isinstance(self.checkpoint_every, bool)
+                                                     and self.checkpoint_every >= 1)
+        require(self, "checkpoint_every", every_ok, "must be null (every 10 epochs; spread over the run under the "
+                                                    "small-data rule) or an integer >= 1")
         require(self, "floor", str(self.floor).lower() in ("auto", "true", "false"), "choose auto, true or false")
 
 

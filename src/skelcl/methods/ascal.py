@@ -31,7 +31,8 @@ Quirks of the official code (numbered), flag / default / why:
   `queue_init: uniform`): it is the method.
 - 7 epoch 1 is a no-learning queue warm-up (`queue_warmup_epochs: 1`, kept); the official loop runs epochs 1..61
   (`schedule.epochs: 61`, 60 learning epochs) and evaluates ckpt_epoch_60; skelcl evaluates the last epoch and
-  keeps `checkpoints/epoch059.ckpt` (= official epoch 60) for parity (checkpoint_every: 10).
+  keeps `checkpoints/epoch059.ckpt` (= official epoch 60) for parity (a checkpoint every 10 epochs, the default
+  off the small-data rule).
 - 8 key encoder initialised as an exact copy: kept (`key_init: copy`).
 - 9, 10, 12 worker seeding, hostname/paths/CLI booleans, ShuffleBN and hard-coded CUDA device calls: replaced
   (per-rank device generator, explicit config, device-agnostic code).
