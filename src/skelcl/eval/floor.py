@@ -26,7 +26,7 @@ def wants_floor(cfg: DictConfig, small_data: bool) -> bool:
     """`floor: auto` measures it under the small-data rule, for a run that pretrains from a random encoder;
     true / false force it (a run that does not pretrain is its own floor)."""
     mode = str(cfg.get("floor", "auto")).lower()
-    if not cfg.pretrain:
+    if not cfg.get("pretrain", True):
         return False
     if mode in ("true", "false"):
         return mode == "true"
