@@ -83,6 +83,10 @@ class ClipConfig:
         require(self, "temporal", self.temporal in ("resize", "first"), "choose 'resize' or 'first'")
 
 
+#: the logistic probe's cross-validation criterion -> scikit-learn's scoring name
+CV_SCORES = {"accuracy": "accuracy", "log_loss": "neg_log_loss"}
+
+
 @dataclass
 class LinearConfig:
     lr: float = 3.0
@@ -96,11 +100,13 @@ class LinearConfig:
     init_std: float = 0.02
     standardize: bool = False  # sgd: z-score the features with the training split's mean / std first
     solver: str = "sgd"  # sgd: the papers' probe (the fields above) | logistic: eval/logistic.py (small-data rule)
+    cv_score: str = "accuracy"  # logistic: what the cross-validation maximises, accuracy | log_loss
 
     def __post_init__(self) -> None:
         _check_schedule(self)
         require(self, "init_std", _finite(self.init_std) and self.init_std > 0, "must be a number > 0")
         require(self, "solver", self.solver in ("sgd", "logistic"), "choose 'sgd' or 'logistic'")
+        require(self, "cv_score", self.cv_score in CV_SCORES, f"choose one of {sorted(CV_SCORES)}")
 
 
 @dataclass

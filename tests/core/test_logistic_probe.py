@@ -44,3 +44,19 @@ def test_two_classes_give_two_logit_columns_that_rank_as_the_probabilities():
     assert torch.equal(res["logits"].argmax(1), res["logits"].softmax(1)[:, 1].gt(0.5).long())
     three = fit_logistic_cv(x, y, xt, yt, 3)  # a third class absent from the split: never predicted
     assert three["top1"] == res["top1"] and bool((three["logits"][:, 2] == -1e9).all())
+
+
+def test_the_cv_criterion_can_be_the_log_loss():
+    """`protocol.linear.cv_score=log_loss`: the L2 strength that maximises the held-out log-likelihood, which is
+    smooth where accuracy moves in steps of one clip (a few labelled clips per class)."""
+    from sklearn.linear_model import LogisticRegressionCV
+    from sklearn.preprocessing import StandardScaler
+
+    from skelcl.eval.logistic import C_GRID
+
+    (x, y), (xt, yt) = blobs(0, n=40, classes=4), blobs(1, n=40, classes=4)
+    res = fit_logistic_cv(x, y, xt, yt, 4, scoring="neg_log_loss")
+    z = StandardScaler().fit_transform(x.double().numpy())
+    ref = LogisticRegressionCV(Cs=list(C_GRID), cv=5, max_iter=2000, scoring="neg_log_loss", l1_ratios=(0.0,),
+                               use_legacy_attributes=True).fit(z, y.numpy())
+    assert res["C"] == float(ref.C_[0])

@@ -19,9 +19,10 @@ C_GRID = tuple(float(c) for c in np.logspace(-3, 2, 8))
 
 
 def fit_logistic_cv(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor, test_y: torch.Tensor,
-                    num_classes: int, folds: int = 5) -> dict:
+                    num_classes: int, folds: int = 5, scoring: str = "accuracy") -> dict:
     """top1 / top5 / logits (N_test, num_classes) / the chosen C. Classes absent from the training split get a
-    logit of -1e9 (they can never be predicted, as with any probe trained on that split)."""
+    logit of -1e9 (they can never be predicted, as with any probe trained on that split). `scoring`: what the
+    cross-validation maximises, "accuracy" or "neg_log_loss" (smoother on a few labelled clips per class)."""
     from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
     from sklearn.preprocessing import StandardScaler
 
@@ -31,8 +32,8 @@ def fit_logistic_cv(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.
     smallest = int(np.bincount(y)[np.unique(y)].min())
     k = min(folds, smallest)
     if k >= 2:
-        # accuracy as the CV score and a pure L2 penalty, spelt out: the library's defaults for both are changing
-        model = LogisticRegressionCV(Cs=list(C_GRID), cv=k, max_iter=2000, scoring="accuracy", l1_ratios=(0.0,),
+        # the CV score and a pure L2 penalty spelt out: the library's defaults for both are changing
+        model = LogisticRegressionCV(Cs=list(C_GRID), cv=k, max_iter=2000, scoring=scoring, l1_ratios=(0.0,),
                                      use_legacy_attributes=True).fit(x, y)
         chosen = float(model.C_[0])
     else:  # a class with a single training clip: no stratified split exists, keep scikit-learn's default C
