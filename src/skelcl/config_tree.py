@@ -58,6 +58,11 @@ def check_keys(node: DictConfig, allowed: set[str], where: str, hint: str) -> No
         raise ConfigError(f"unknown key(s) {unknown} at {place}; valid keys: {sorted(allowed)}. {hint}")
 
 
+def _null_or_count(value: Any) -> bool:
+    """None, or an integer >= 1 (not a bool)."""
+    return value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 1)
+
+
 @dataclass
 class TopLevelConfig:
     """Types and ranges of the top-level run settings shared by train.yaml and evaluate.yaml."""
@@ -72,15 +77,10 @@ class TopLevelConfig:
 
     def __post_init__(self) -> None:
         require(self, "seed", 0 <= self.seed < 2**32, "must be an integer in [0, 2**32)")
-        epochs_ok = self.epochs is None or (isinstance(self.epochs, int) and not isinstance(self.epochs, bool)
-                                            and self.epochs >= 1)
-        require(self, "epochs", epochs_ok, "must be null (the method's schedule) or an integer >= 1; "
-                                           "pretrain=false skips pretraining")
-        every_ok = self.checkpoint_every is None or (isinstance(self.checkpoint_every, int)
-                                                     and not isinstance(self.checkpoint_every, bool)
-                                                     and self.checkpoint_every >= 1)
-        require(self, "checkpoint_every", every_ok, "must be null (every 10 epochs; spread over the run under the "
-                                                    "small-data rule) or an integer >= 1")
+        require(self, "epochs", _null_or_count(self.epochs),
+                "must be null (the method's schedule) or an integer >= 1; pretrain=false skips pretraining")
+        require(self, "checkpoint_every", _null_or_count(self.checkpoint_every),
+                "must be null (every 10 epochs; spread over the run under the small-data rule) or an integer >= 1")
         require(self, "floor", str(self.floor).lower() in ("auto", "true", "false"), "choose auto, true or false")
 
 

@@ -19,7 +19,7 @@ from skelcl.build import build_datamodule, build_method, small_data_applies, val
 from skelcl.checkpoint import epochs_completed, read_checkpoint
 from skelcl.config_tree import check_tree
 from skelcl.entry import print_config_tree, run_dir_of, run_reporting_errors
-from skelcl.eval.floor import attach_floor, initial_encoder, measure_floor, print_floor, wants_floor
+from skelcl.eval.floor import attach_floor, encoder_state, measure_floor, print_floor, wants_floor
 from skelcl.eval.protocols import run_protocols
 from skelcl.report.plots import draw_and_log
 from skelcl.report.provenance import run_provenance
@@ -62,22 +62,23 @@ def evaluate(cfg: DictConfig) -> list:
     initial = None
     if wants_floor(merged, small_data):  # the encoder the checkpoint's run started from: its seed, built as it was
         L.seed_everything(int(saved.seed))
-        initial = initial_encoder(build_method(run, dm, max(epochs, 1)))
+        initial = encoder_state(build_method(run, dm, max(epochs, 1)))
         L.seed_everything(int(cfg.seed))
     model = build_method(run, dm, max(epochs, 1))
     # The query encoder must load completely (fail loudly, unlike the official code's silent partial loads);
     # the queue and heads are not used by the protocols.
-    encoder_state = {k[len("encoder_q."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("encoder_q.")}
+    saved_weights = {k[len("encoder_q."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("encoder_q.")}
     try:
-        model.encoder_q.load_state_dict(encoder_state, strict=True)
+        model.encoder_q.load_state_dict(saved_weights, strict=True)
     except RuntimeError as e:
         raise ValueError(f"{cfg.ckpt}: checkpoint does not match the configured encoder: {e}") from None
     records = run_protocols(run, model, dm, run_dir, epochs, start)
-    short = attach_floor(records, measure_floor(run, model, initial, dm, run_dir, start)) if initial else []
+    if initial:
+        attach_floor(records, measure_floor(run, model, initial, dm, run_dir, start))
     write_results(run_dir, records, run_provenance(merged, dm, cfg.ckpt, start))
     print_results(records, console)
     if initial:
-        print_floor(records, short, console)
+        print_floor(records, console)
     if cfg.get("plots", True):
         draw_and_log(run_dir, model, dm, [], console, int(cfg.seed))
     return records

@@ -26,7 +26,7 @@ from skelcl.checkpoint import check_resume, check_unused_run_dir, read_checkpoin
 from skelcl.encoders.official import load_encoder_weights
 from skelcl.entry import print_config_tree, run_dir_of, run_reporting_errors, save_console_log
 from skelcl.eval.features import calibrate_batchnorm
-from skelcl.eval.floor import attach_floor, initial_encoder, measure_floor, print_floor, wants_floor
+from skelcl.eval.floor import attach_floor, encoder_state, measure_floor, print_floor, wants_floor
 from skelcl.eval.protocols import eval_device, run_protocols
 from skelcl.interruption import exit_interrupted
 from skelcl.methods.collapse import CollapseMonitor
@@ -78,7 +78,7 @@ def _train(cfg: DictConfig, console: Console, state: dict) -> list:
     epochs = run_epochs(cfg, schedule) if cfg.pretrain else 0
     model = build_method(run, dm, max(epochs, 1))
     model.run_config = OmegaConf.to_container(cfg, resolve=True)
-    initial = initial_encoder(model) if wants_floor(cfg, recipe is not None) else None
+    initial = encoder_state(model) if wants_floor(cfg, recipe is not None) else None
     if cfg.get("init_from"):  # official or skelcl weights: evaluate them (pretrain=false) or pretrain from them
         load_encoder_weights(cfg.init_from, model.encoder_q)
         model.encoder_k.load_state_dict(model.encoder_q.state_dict())  # the key encoder starts from them too
@@ -108,13 +108,14 @@ def _train(cfg: DictConfig, console: Console, state: dict) -> list:
     records = run_protocols(run, model, dm, run_dir, epochs, start)
     for r in records:
         r.collapsed = monitor.verdict is not None
-    short = attach_floor(records, measure_floor(run, model, initial, dm, run_dir, start)) if initial else []
+    if initial:
+        attach_floor(records, measure_floor(run, model, initial, dm, run_dir, start))
     checkpoint = run_dir / "checkpoints" / "last.ckpt" if trainer is not None else cfg.get("init_from")
     write_results(run_dir, records, run_provenance(cfg, dm, checkpoint, start))
     state["results"] = run_dir / "results.md"
     print_results(records, console)
     if initial:
-        print_floor(records, short, console)
+        print_floor(records, console)
     if cfg.get("plots", True):
         draw_and_log(run_dir, model, dm, trainer.loggers if trainer is not None else [], console, int(cfg.seed))
     console.print(f"run directory: {run_dir}")

@@ -7,7 +7,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from skelcl.eval.floor import attach_floor, floor_line, wants_floor
+from skelcl.eval.floor import attach_floor, floor_line, shortfalls, wants_floor
 from skelcl.eval.record import ResultRecord
 
 
@@ -34,9 +34,9 @@ def _record(protocol, top1):
 
 def test_records_get_their_floor_and_shortfalls_are_named():
     records = [_record("linear", 60.0), _record("knn(k=20)", 40.0), _record("finetune", 90.0)]
-    short = attach_floor(records, {"linear": 50.0, "knn(k=20)": 41.5})
+    attach_floor(records, {"linear": 50.0, "knn(k=20)": 41.5})
     assert [r.floor_top1 for r in records] == [50.0, 41.5, None]  # finetune has no frozen-feature floor
-    assert short == ["knn(k=20) 40.0 <= 41.5"]
+    assert shortfalls(records) == ["knn(k=20) 40.0 <= 41.5"]
     assert floor_line(records).endswith("linear 50.0 (+10.0), knn(k=20) 41.5 (-1.5)")
 
 

@@ -33,8 +33,8 @@ def wants_floor(cfg: DictConfig, small_data: bool) -> bool:
     return small_data and not cfg.get("init_from")
 
 
-def initial_encoder(model) -> dict[str, torch.Tensor]:
-    """The query encoder's weights and buffers as built (before pretraining or loaded weights)."""
+def encoder_state(model) -> dict[str, torch.Tensor]:
+    """A copy of the query encoder's weights and buffers (taken as built: the floor's encoder)."""
     return {k: v.detach().clone() for k, v in model.encoder_q.state_dict().items()}
 
 
@@ -45,7 +45,7 @@ def measure_floor(run, model, initial: dict[str, torch.Tensor], dm, run_dir, sta
     if not protocols:
         return {}
     cfg = run.cfg
-    trained = {k: v.detach().clone() for k, v in model.encoder_q.state_dict().items()}
+    trained = encoder_state(model)
     try:
         model.encoder_q.load_state_dict(initial)
         if cfg.calibrate_bn:
@@ -58,15 +58,17 @@ def measure_floor(run, model, initial: dict[str, torch.Tensor], dm, run_dir, sta
     return {r.protocol: r.top1 for r in records}
 
 
-def attach_floor(records: list[ResultRecord], floor: dict[str, float]) -> list[str]:
-    """Write each record's floor; return one line per frozen-feature figure that does not beat it."""
-    short = []
+def attach_floor(records: list[ResultRecord], floor: dict[str, float]) -> None:
+    """Write each frozen-feature record's floor."""
     for r in records:
         if r.protocol in floor:
             r.floor_top1 = floor[r.protocol]
-            if r.top1 <= r.floor_top1:
-                short.append(f"{r.protocol} {r.top1:.1f} <= {r.floor_top1:.1f}")
-    return short
+
+
+def shortfalls(records: list[ResultRecord]) -> list[str]:
+    """One line per figure that does not beat its floor."""
+    return [f"{r.protocol} {r.top1:.1f} <= {r.floor_top1:.1f}" for r in records
+            if r.floor_top1 is not None and r.top1 <= r.floor_top1]
 
 
 def floor_line(records: list[ResultRecord]) -> str:
@@ -76,9 +78,10 @@ def floor_line(records: list[ResultRecord]) -> str:
     return "random encoder (same seed, BN statistics from the training clips): " + ", ".join(parts)
 
 
-def print_floor(records: list[ResultRecord], short: list[str], console) -> None:
+def print_floor(records: list[ResultRecord], console) -> None:
     """The floor line under the results table, and a warning naming every figure that does not beat it."""
     console.print(floor_line(records))
+    short = shortfalls(records)
     if short:
         console.print(f"[bold red]warning: pretraining did not beat the randomly initialised encoder[/] "
                       f"({'; '.join(short)}): these features are no better than a random network's")
