@@ -100,7 +100,7 @@ class LinearConfig:
     init_std: float = 0.02
     standardize: bool = False  # sgd: z-score the features with the training split's mean / std first
     solver: str = "sgd"  # sgd: the papers' probe (the fields above) | logistic: eval/logistic.py (small-data rule)
-    cv_score: str = "accuracy"  # logistic: what the cross-validation maximises, accuracy | log_loss
+    cv_score: str = "log_loss"  # logistic: what the cross-validation maximises, log_loss | accuracy
 
     def __post_init__(self) -> None:
         _check_schedule(self)

@@ -46,17 +46,22 @@ def test_two_classes_give_two_logit_columns_that_rank_as_the_probabilities():
     assert three["top1"] == res["top1"] and bool((three["logits"][:, 2] == -1e9).all())
 
 
-def test_the_cv_criterion_can_be_the_log_loss():
-    """`protocol.linear.cv_score=log_loss`: the L2 strength that maximises the held-out log-likelihood, which is
-    smooth where accuracy moves in steps of one clip (a few labelled clips per class)."""
+def test_the_cv_criterion_is_the_log_loss_unless_accuracy_is_asked_for():
+    """By default the L2 strength maximises the held-out log-likelihood, which is smooth where accuracy moves in
+    steps of one clip (a few labelled clips per class); `protocol.linear.cv_score=accuracy` restores the old one."""
     from sklearn.linear_model import LogisticRegressionCV
     from sklearn.preprocessing import StandardScaler
 
+    from skelcl.config import CV_SCORES, LinearConfig
     from skelcl.eval.logistic import C_GRID
 
+    assert CV_SCORES[LinearConfig().cv_score] == "neg_log_loss"
     (x, y), (xt, yt) = blobs(0, n=40, classes=4), blobs(1, n=40, classes=4)
-    res = fit_logistic_cv(x, y, xt, yt, 4, scoring="neg_log_loss")
     z = StandardScaler().fit_transform(x.double().numpy())
-    ref = LogisticRegressionCV(Cs=list(C_GRID), cv=5, max_iter=2000, scoring="neg_log_loss", l1_ratios=(0.0,),
-                               use_legacy_attributes=True).fit(z, y.numpy())
-    assert res["C"] == float(ref.C_[0])
+    chosen = {}
+    for scoring in ("neg_log_loss", "accuracy"):
+        ref = LogisticRegressionCV(Cs=list(C_GRID), cv=5, max_iter=2000, scoring=scoring, l1_ratios=(0.0,),
+                                   use_legacy_attributes=True).fit(z, y.numpy())
+        chosen[scoring] = float(ref.C_[0])
+        assert fit_logistic_cv(x, y, xt, yt, 4, scoring=scoring)["C"] == chosen[scoring]
+    assert fit_logistic_cv(x, y, xt, yt, 4)["C"] == chosen["neg_log_loss"] != chosen["accuracy"]

@@ -66,8 +66,8 @@ def run_protocols(run: RunConfig, model, dm, run_dir: Path, pretrain_epochs: int
             if pcfg.solver == "logistic":
                 res = fit_logistic_cv(train_x, train_y, test_x, test_y, dm.num_classes,
                                       scoring=CV_SCORES[pcfg.cv_score])
-                log.info("linear probe: logistic regression, C=%g chosen by cross-validation on the training split",
-                         res["C"])
+                log.info("linear probe: logistic regression, C=%g chosen by cross-validation (%s) on the training "
+                         "split", res["C"], pcfg.cv_score)
             else:
                 res = train_linear(train_x, train_y, test_x, test_y, dm.num_classes, pcfg, seed=int(cfg.seed),
                                    device=device, progress=bars)
