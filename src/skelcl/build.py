@@ -288,12 +288,18 @@ def build_loggers(cfg: DictConfig, run_dir: Path) -> list:
     return loggers
 
 
+def checkpoint_filename(epochs: int) -> str:
+    """Lightning's name pattern for the kept checkpoints, zero-padded to the run's last epoch so that names sort in
+    epoch order (`epoch059` of 60; `epoch0166` before `epoch1001` of a 60-clip run's 2,500 epochs)."""
+    return f"epoch{{epoch:0{max(3, len(str(max(epochs, 1) - 1)))}d}}"
+
+
 def build_trainer(cfg: DictConfig, run_dir: Path, epochs: int, loggers: list,
                   extra_callbacks: list | None = None) -> L.Trainer:
     trainer_kwargs = OmegaConf.to_container(cfg.trainer, resolve=True)
     remove_stale_temporaries(run_dir / "checkpoints")  # left by a write that a killed process never finished
     callbacks = [*(extra_callbacks or []),
-        ModelCheckpoint(dirpath=str(run_dir / "checkpoints"), filename="epoch{epoch:03d}",
+        ModelCheckpoint(dirpath=str(run_dir / "checkpoints"), filename=checkpoint_filename(epochs),
                         auto_insert_metric_name=False, save_top_k=-1, save_last=True,
                         every_n_epochs=cfg.get("checkpoint_every") or CHECKPOINT_EVERY),
         DivergenceGuard(str(run_dir / "checkpoints"), every_n_steps=int(trainer_kwargs.get("log_every_n_steps") or 1)),

@@ -107,3 +107,18 @@ def test_a_second_run_into_a_used_run_directory_is_refused(tmp_path, cache_dir, 
     records = run_train(["protocol=[knn]", "epochs=2", f"ckpt_path={run / 'checkpoints' / 'last.ckpt'}"], run,
                         cache_dir)  # resuming it on purpose still works
     assert records[0].epochs == 2
+
+
+@pytest.mark.parametrize("epochs", [1, 60, 1000, 2500])
+def test_checkpoint_names_sort_in_epoch_order(epochs):
+    """Small-data runs of a few clips last thousands of epochs: the names are padded to the last one, so a listing
+    sorts as the run went (`epoch059` of a 60-epoch run keeps its name)."""
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    from skelcl.build import checkpoint_filename
+
+    cb = ModelCheckpoint(filename=checkpoint_filename(epochs), auto_insert_metric_name=False)
+    names = [cb.format_checkpoint_name({"epoch": e}) for e in range(epochs)]
+    assert names == sorted(names) and names[0].endswith("epoch" + "0" * max(3, len(str(epochs - 1))) + ".ckpt")
+    if epochs == 60:
+        assert names[59].endswith("epoch059.ckpt")
