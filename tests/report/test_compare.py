@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import math
 
+import pytest
 import torch
 
 from skelcl.report.__main__ import main
@@ -141,6 +142,15 @@ def test_run_dirs_are_found_under_globs_but_not_inside_runs(tmp_path):
     run = write_run(tmp_path / "sweep" / "0_x", seed=0)
     (run / "finetune" / "checkpoints").mkdir(parents=True)  # a nested dir inside a run is not another run
     assert find_run_dirs([str(tmp_path / "sw*")]) == [run.resolve()]
+
+
+def test_a_glob_skips_the_files_beside_the_runs_but_a_file_or_empty_glob_is_an_error(tmp_path):
+    a, b = write_run(tmp_path / "runs" / "a_s0", seed=0), write_run(tmp_path / "runs" / "a_s1", seed=1)
+    (tmp_path / "runs" / "a_s0.log").write_text("training log")
+    assert find_run_dirs([str(tmp_path / "runs" / "a_*")]) == [a.resolve(), b.resolve()]
+    for bad in (tmp_path / "runs" / "a_s0.log", tmp_path / "runs" / "a_*.log", tmp_path / "nothing*"):
+        with pytest.raises(FileNotFoundError, match="not a directory"):
+            find_run_dirs([str(bad)])
 
 
 def test_non_finite_training_loss_marks_the_run_diverged(tmp_path):

@@ -50,12 +50,13 @@ def find_run_dirs(patterns: list[str]) -> list[Path]:
             walk(child)
 
     for pattern in patterns:
-        matches = sorted(glob.glob(pattern)) or [pattern]
+        # a glob also matches the files beside the runs (logs, notes): only its directories count
+        matches = [m for m in sorted(glob.glob(pattern)) if Path(m).is_dir()] if glob.has_magic(pattern) else [pattern]
+        if not matches or not Path(matches[0]).is_dir():
+            raise FileNotFoundError(f"{pattern}: not a directory and no glob matching one (give run dirs, multirun "
+                                    "dirs or globs)")
         for m in matches:
-            p = Path(m)
-            if not p.is_dir():
-                raise FileNotFoundError(f"{m}: not a directory (give run dirs, multirun dirs or globs)")
-            walk(p)
+            walk(Path(m))
     return list(found)
 
 
