@@ -83,8 +83,8 @@ class ClipConfig:
         require(self, "temporal", self.temporal in ("resize", "first"), "choose 'resize' or 'first'")
 
 
-#: the logistic probe's cross-validation criterion -> scikit-learn's scoring name
-CV_SCORES = {"accuracy": "accuracy", "log_loss": "neg_log_loss"}
+#: what the logistic probe's cross-validation maximises (eval/logistic.py: `auto` picks by clips per class)
+CV_SCORES = ("auto", "accuracy", "log_loss")
 
 
 @dataclass
@@ -100,7 +100,7 @@ class LinearConfig:
     init_std: float = 0.02
     standardize: bool = False  # sgd: z-score the features with the training split's mean / std first
     solver: str = "sgd"  # sgd: the papers' probe (the fields above) | logistic: eval/logistic.py (small-data rule)
-    cv_score: str = "log_loss"  # logistic: what the cross-validation maximises, log_loss | accuracy
+    cv_score: str = "auto"  # logistic: what the cross-validation maximises, auto | accuracy | log_loss
 
     def __post_init__(self) -> None:
         _check_schedule(self)

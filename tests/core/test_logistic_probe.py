@@ -46,22 +46,31 @@ def test_two_classes_give_two_logit_columns_that_rank_as_the_probabilities():
     assert three["top1"] == res["top1"] and bool((three["logits"][:, 2] == -1e9).all())
 
 
-def test_the_cv_criterion_is_the_log_loss_unless_accuracy_is_asked_for():
-    """By default the L2 strength maximises the held-out log-likelihood, which is smooth where accuracy moves in
-    steps of one clip (a few labelled clips per class); `protocol.linear.cv_score=accuracy` restores the old one."""
+def test_the_cv_criterion_follows_the_clips_per_class_unless_one_is_asked_for():
+    """`cv_score: auto`: the held-out log-likelihood under 10 training clips per class (accuracy moves in steps of a
+    clip there), accuracy from 10 on; `accuracy` / `log_loss` fix it. Each is scikit-learn's choice for its score."""
     from sklearn.linear_model import LogisticRegressionCV
     from sklearn.preprocessing import StandardScaler
 
-    from skelcl.config import CV_SCORES, LinearConfig
-    from skelcl.eval.logistic import C_GRID
+    from skelcl.config import LinearConfig
+    from skelcl.eval.logistic import C_GRID, cv_criterion
 
-    assert CV_SCORES[LinearConfig().cv_score] == "neg_log_loss"
-    (x, y), (xt, yt) = blobs(0, n=40, classes=4), blobs(1, n=40, classes=4)
+    assert LinearConfig().cv_score == "auto"
+    auto = [cv_criterion("auto", torch.arange(n) % 10) for n in (60, 99, 100, 1019)]  # 10 classes
+    assert auto == ["log_loss", "log_loss", "accuracy", "accuracy"]
+    assert cv_criterion("log_loss", torch.arange(1019) % 10) == "log_loss"
+    assert cv_criterion("accuracy", torch.arange(60) % 10) == "accuracy"
+
+    (x, y), (xt, yt) = blobs(0, n=36, classes=4), blobs(1, n=36, classes=4)  # 9 clips per class: auto = log_loss
     z = StandardScaler().fit_transform(x.double().numpy())
     chosen = {}
-    for scoring in ("neg_log_loss", "accuracy"):
+    for criterion, scoring in (("log_loss", "neg_log_loss"), ("accuracy", "accuracy")):
         ref = LogisticRegressionCV(Cs=list(C_GRID), cv=5, max_iter=2000, scoring=scoring, l1_ratios=(0.0,),
                                    use_legacy_attributes=True).fit(z, y.numpy())
-        chosen[scoring] = float(ref.C_[0])
-        assert fit_logistic_cv(x, y, xt, yt, 4, scoring=scoring)["C"] == chosen[scoring]
-    assert fit_logistic_cv(x, y, xt, yt, 4)["C"] == chosen["neg_log_loss"] != chosen["accuracy"]
+        chosen[criterion] = float(ref.C_[0])
+        res = fit_logistic_cv(x, y, xt, yt, 4, cv_score=criterion)
+        assert res["C"] == chosen[criterion] and res["criterion"] == criterion
+    auto = fit_logistic_cv(x, y, xt, yt, 4)
+    assert auto["criterion"] == "log_loss" and auto["C"] == chosen["log_loss"] != chosen["accuracy"]
+    (x, y), (xt, yt) = blobs(0, n=40, classes=4), blobs(1, n=40, classes=4)  # 10 clips per class: accuracy
+    assert fit_logistic_cv(x, y, xt, yt, 4)["criterion"] == "accuracy"

@@ -37,7 +37,8 @@ def test_unknown_key_anywhere_fails(tmp_path, override, key):
     ("method.schedule.optimizer=adamw", r"'method.schedule.optimizer' = 'adamw': choose 'sgd' or 'adam'"),
     ("method.clip.frames=0", r"'method.clip.frames' = 0"),
     ("protocol.knn.k=0", r"'protocol.knn.k' = 0"),
-    ("protocol.linear.cv_score=auc", r"'protocol.linear.cv_score' = 'auc': choose one of \['accuracy', 'log_loss'\]"),
+    ("protocol.linear.cv_score=auc",
+     r"'protocol.linear.cv_score' = 'auc': choose one of \['accuracy', 'auto', 'log_loss'\]"),
     ("method.linear.epochs=0", r"'method.linear.epochs' = 0"),
 ])
 def test_out_of_range_value_names_key_and_range(tmp_path, cache_dir, override, message):

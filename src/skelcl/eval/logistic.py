@@ -17,25 +17,43 @@ from skelcl.eval.metrics import topk_accuracy
 #: inverse L2 strengths searched by cross-validation (scikit-learn's C)
 C_GRID = tuple(float(c) for c in np.logspace(-3, 2, 8))
 
+#: `cv_score: auto` maximises held-out accuracy from this many training clips per class on average, and the
+#: held-out log-likelihood below it. Accuracy is the figure reported, but under 10 clips per class a 5-fold
+#: validation fold holds one clip of a class, accuracy moves in steps of a clip, and it picks its L2 strength by
+#: chance (6 per class: 41.9 % where the log-likelihood's pick read 47.1 %). With more clips the log-likelihood,
+#: which punishes confident mistakes, picks a stronger L2 than accuracy does and reads less (nested CV on the
+#: training split: even at 15-22 per class, 3-4 points less on random features; docs/results.md, "Linear probe").
+ACCURACY_FROM_CLIPS_PER_CLASS = 10
+_SCORING = {"accuracy": "accuracy", "log_loss": "neg_log_loss"}  # -> scikit-learn's scorer names
+
+
+def cv_criterion(cv_score: str, train_y: torch.Tensor) -> str:
+    """`accuracy` or `log_loss`: `cv_score` itself, or for `auto` the one the training split's size calls for."""
+    if cv_score != "auto":
+        return cv_score
+    per_class = len(train_y) / max(1, len(torch.unique(train_y)))
+    return "accuracy" if per_class >= ACCURACY_FROM_CLIPS_PER_CLASS else "log_loss"
+
 
 def fit_logistic_cv(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor, test_y: torch.Tensor,
-                    num_classes: int, folds: int = 5, scoring: str = "neg_log_loss") -> dict:
+                    num_classes: int, folds: int = 5, cv_score: str = "auto") -> dict:
     """top1 / top5 / logits (N_test, num_classes) / the chosen C. Classes absent from the training split get a
-    logit of -1e9 (they can never be predicted, as with any probe trained on that split). `scoring`: what the
-    cross-validation maximises: "neg_log_loss", the held-out log-likelihood, or "accuracy", which moves in steps
-    of one clip and, with a few labelled clips per class, ties or peaks by chance (it then picks too strong an L2)."""
+    logit of -1e9 (they can never be predicted, as with any probe trained on that split). `cv_score`: what the
+    cross-validation maximises, "accuracy", "log_loss" (the held-out log-likelihood) or "auto" (`cv_criterion`);
+    the one used is returned as "criterion"."""
     from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
     from sklearn.preprocessing import StandardScaler
 
     x, y = train_x.double().numpy(), train_y.numpy()
     scaler = StandardScaler().fit(x)
     x, xt = scaler.transform(x), scaler.transform(test_x.double().numpy())
+    criterion = cv_criterion(cv_score, train_y)
     smallest = int(np.bincount(y)[np.unique(y)].min())
     k = min(folds, smallest)
     if k >= 2:
         # the CV score and a pure L2 penalty spelt out: the library's defaults for both are changing
-        model = LogisticRegressionCV(Cs=list(C_GRID), cv=k, max_iter=2000, scoring=scoring, l1_ratios=(0.0,),
-                                     use_legacy_attributes=True).fit(x, y)
+        model = LogisticRegressionCV(Cs=list(C_GRID), cv=k, max_iter=2000, scoring=_SCORING[criterion],
+                                     l1_ratios=(0.0,), use_legacy_attributes=True).fit(x, y)
         chosen = float(model.C_[0])
     else:  # a class with a single training clip: no stratified split exists, keep scikit-learn's default C
         model, chosen = LogisticRegression(max_iter=2000).fit(x, y), 1.0
@@ -46,4 +64,4 @@ def fit_logistic_cv(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.
     scores[:, torch.as_tensor(model.classes_)] = torch.as_tensor(decision, dtype=torch.float32)
     return {"top1": topk_accuracy(scores, test_y, num_classes, 1),
             "top5": topk_accuracy(scores, test_y, num_classes, 5), "best_on_test_top1": None, "logits": scores,
-            "C": chosen}
+            "C": chosen, "criterion": criterion}

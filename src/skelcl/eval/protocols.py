@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 from omegaconf import DictConfig
 
-from skelcl.config import CV_SCORES, RunConfig
+from skelcl.config import RunConfig
 from skelcl.eval.feature_rank import effective_rank
 from skelcl.eval.features import cached_features
 from skelcl.eval.finetune import run_finetune
@@ -64,10 +64,9 @@ def run_protocols(run: RunConfig, model, dm, run_dir: Path, pretrain_epochs: int
             rank = round(effective_rank(train_x), 2) if rank is None else rank
         if name == "linear":
             if pcfg.solver == "logistic":
-                res = fit_logistic_cv(train_x, train_y, test_x, test_y, dm.num_classes,
-                                      scoring=CV_SCORES[pcfg.cv_score])
+                res = fit_logistic_cv(train_x, train_y, test_x, test_y, dm.num_classes, cv_score=pcfg.cv_score)
                 log.info("linear probe: logistic regression, C=%g chosen by cross-validation (%s) on the training "
-                         "split", res["C"], pcfg.cv_score)
+                         "split", res["C"], res["criterion"])
             else:
                 res = train_linear(train_x, train_y, test_x, test_y, dm.num_classes, pcfg, seed=int(cfg.seed),
                                    device=device, progress=bars)
