@@ -20,10 +20,11 @@ from skelcl.eval.logistic import fit_logistic_cv
 
 
 def load(run: Path, which: str) -> tuple[torch.Tensor, torch.Tensor]:
-    files = sorted((run / "features").glob(f"{which}*.pt"), key=lambda p: p.stat().st_mtime)
+    """The pretrained encoder's features: the first written (a run's random-encoder floor writes its own after)."""
+    files = sorted((run / "features").glob(f"{which}-*.pt"), key=lambda p: p.stat().st_mtime)
     if not files:
         raise SystemExit(f"{run}/features has no {which} features: run a linear or knn protocol first")
-    d = torch.load(files[-1])
+    d = torch.load(files[0])
     return d["features"].float(), d["labels"].long()
 
 
@@ -40,9 +41,9 @@ def main() -> None:
     rows = [("configured probe (SGD, raw features)", train_linear(x, y, xt, yt, classes, linear)["top1"]),
             ("same probe, standardised features",
              train_linear((x - mean) / std, y, (xt - mean) / std, yt, classes, linear)["top1"])]
-    res = fit_logistic_cv(x, y, xt, yt, classes)
+    res = fit_logistic_cv(x, y, xt, yt, classes, cv_score=linear.cv_score)
     rows.append((f"protocol.linear.solver=logistic (the small-data rule's probe; C={res['C']:.3g} by 5-fold CV on "
-                 "train)", res["top1"]))
+                 f"train, {res['criterion']})", res["top1"]))
     print("| probe | top-1 |\n|---|---|")
     for name, top1 in rows:
         print(f"| {name} | {top1:.1f} |")
