@@ -1,18 +1,19 @@
-"""scripts/probe_check.py reads the pretrained encoder's cached features, not the random-encoder floor's that a
-run writes after them."""
+"""scripts/probe_check.py and scripts/probe_criterion.py read the pretrained encoder's cached features, not the
+random-encoder floor's that a run writes after them; probe_criterion compares the CV criteria on the training split."""
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from pathlib import Path
 
 import torch
 
 
-def load_script():
-    path = Path(__file__).resolve().parents[1] / "scripts" / "probe_check.py"
-    spec = importlib.util.spec_from_file_location("probe_check", path)
+def load_script(name: str = "probe_check"):
+    path = Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -27,3 +28,24 @@ def test_the_pretrained_features_are_read_not_the_floors(tmp_path):
         os.utime(path, (1_000_000 + when, 1_000_000 + when))
     x, y = load_script().load(tmp_path, "train")
     assert bool((x == 1.0).all()) and y.tolist() == [0, 1, 0, 1]
+
+
+def test_nested_cv_compares_the_criteria_on_the_training_split(tmp_path, capsys, monkeypatch):
+    probe_criterion = load_script("probe_criterion")
+    g = torch.Generator().manual_seed(0)
+    feats = tmp_path / "features"
+    feats.mkdir()
+    y = torch.arange(40) % 4
+    for when, spread in enumerate((3.0, 0.0)):  # separable pretrained features; the floor's carry no class signal
+        x = torch.randn(40, 8, generator=g) + spread * torch.nn.functional.one_hot(y, 8).float()
+        path = feats / f"train-{when}.pt"
+        torch.save({"features": x, "labels": y, "key": str(when)}, path)
+        os.utime(path, (1_000_000 + when, 1_000_000 + when))
+    (tmp_path / "features" / "test-0.pt").write_bytes(b"never read")
+    monkeypatch.setattr(sys, "argv", ["probe_criterion.py", str(tmp_path)])
+    probe_criterion.main()
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [ln.split(":")[0] for ln in lines] == ["pretrained", "floor"] and "10.0 per class" in lines[0]
+    scores = [[float(w) for w in ln.replace(",", "").split() if w.replace(".", "").isdigit() and "." in w]
+              for ln in lines]
+    assert min(scores[0]) > 85 and max(scores[1]) < 50  # signal read by both criteria; none in the floor's
