@@ -33,7 +33,8 @@ def test_class_missing_from_training_is_never_predicted_and_tiny_classes_work():
     res = fit_logistic_cv(x, y, xt, yt, 4)  # class 3 exists only in the test split
     assert res["logits"].shape[1] == 4 and (res["logits"].argmax(1) != 3).all()
     x1, y1 = x[:7], torch.tensor([0, 0, 0, 1, 1, 1, 2])  # class 2 has a single clip: no stratified folds
-    assert 0 <= fit_logistic_cv(x1, y1, xt, yt, 4)["top1"] <= 100
+    single = fit_logistic_cv(x1, y1, xt, yt, 4)
+    assert 0 <= single["top1"] <= 100 and single["C"] == 1.0 and single["criterion"].startswith("none")
 
 
 def test_two_classes_give_two_logit_columns_that_rank_as_the_probabilities():
