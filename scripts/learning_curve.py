@@ -33,7 +33,7 @@ def evaluate(model, dm, run, seed: int, calibrate: bool) -> dict:
     vx, vy = extract_features(model, dm.feature_loader("test"), "cpu")
     probe = run.protocols["linear"]
     if probe.solver == "logistic":  # the small-data rule's probe
-        lin = fit_logistic_cv(tx, ty, vx, vy, dm.num_classes)
+        lin = fit_logistic_cv(tx, ty, vx, vy, dm.num_classes, cv_score=probe.cv_score)
     else:
         lin = train_linear(tx, ty, vx, vy, dm.num_classes, probe, seed=seed)
     knn, nn1 = evaluate_knn(tx, ty, vx, vy, dm.num_classes, run.protocols["knn"],
