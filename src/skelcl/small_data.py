@@ -76,7 +76,7 @@ method's:
             checkpoint the same way). Measured on N-UCLA: the papers' SGD probe reads
             72.6 % from SkeletonCLR's features (74.9 % exactly) but 47.5 % from AimCLR's (69.1 %): on small data it
             ranks encoders by how well their feature scale suits its learning rate. The L2 strength maximises
-            held-out accuracy, or under 10 clips per class the held-out log-likelihood (`protocol.linear.cv_score:
+            held-out accuracy, or under 8 clips per class the held-out log-likelihood (`protocol.linear.cv_score:
             auto`): with six per class accuracy moves in steps of a clip and chose a penalty that read AS-CAL's
             features at 41.9 % (log-likelihood: 47.1 %; KNN: 51.5 %)
 

@@ -48,8 +48,8 @@ def test_two_classes_give_two_logit_columns_that_rank_as_the_probabilities():
 
 
 def test_the_cv_criterion_follows_the_clips_per_class_unless_one_is_asked_for():
-    """`cv_score: auto`: the held-out log-likelihood under 10 training clips per class (accuracy moves in steps of a
-    clip there), accuracy from 10 on; `accuracy` / `log_loss` fix it. Each is scikit-learn's choice for its score."""
+    """`cv_score: auto`: the held-out log-likelihood under 8 training clips per class (accuracy moves in steps of a
+    clip there), accuracy from 8 on; `accuracy` / `log_loss` fix it. Each is scikit-learn's choice for its score."""
     from sklearn.linear_model import LogisticRegressionCV
     from sklearn.preprocessing import StandardScaler
 
@@ -57,12 +57,12 @@ def test_the_cv_criterion_follows_the_clips_per_class_unless_one_is_asked_for():
     from skelcl.eval.logistic import C_GRID, cv_criterion
 
     assert LinearConfig().cv_score == "auto"
-    auto = [cv_criterion("auto", torch.arange(n) % 10) for n in (60, 99, 100, 1019)]  # 10 classes
+    auto = [cv_criterion("auto", torch.arange(n) % 10) for n in (60, 79, 80, 1019)]  # 10 classes
     assert auto == ["log_loss", "log_loss", "accuracy", "accuracy"]
     assert cv_criterion("log_loss", torch.arange(1019) % 10) == "log_loss"
     assert cv_criterion("accuracy", torch.arange(60) % 10) == "accuracy"
 
-    (x, y), (xt, yt) = blobs(0, n=36, classes=4), blobs(1, n=36, classes=4)  # 9 clips per class: auto = log_loss
+    (x, y), (xt, yt) = blobs(0, n=28, classes=4), blobs(1, n=28, classes=4)  # 7 clips per class: auto = log_loss
     z = StandardScaler().fit_transform(x.double().numpy())
     chosen = {}
     for criterion, scoring in (("log_loss", "neg_log_loss"), ("accuracy", "accuracy")):
@@ -73,5 +73,5 @@ def test_the_cv_criterion_follows_the_clips_per_class_unless_one_is_asked_for():
         assert res["C"] == chosen[criterion] and res["criterion"] == criterion
     auto = fit_logistic_cv(x, y, xt, yt, 4)
     assert auto["criterion"] == "log_loss" and auto["C"] == chosen["log_loss"] != chosen["accuracy"]
-    (x, y), (xt, yt) = blobs(0, n=40, classes=4), blobs(1, n=40, classes=4)  # 10 clips per class: accuracy
+    (x, y), (xt, yt) = blobs(0, n=32, classes=4), blobs(1, n=32, classes=4)  # 8 clips per class: accuracy
     assert fit_logistic_cv(x, y, xt, yt, 4)["criterion"] == "accuracy"
