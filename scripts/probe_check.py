@@ -15,13 +15,14 @@ import torch
 import yaml
 
 from skelcl.config import LinearConfig
+from skelcl.eval.features import files_in_write_order
 from skelcl.eval.linear import train_linear
 from skelcl.eval.logistic import fit_logistic_cv
 
 
 def load(run: Path, which: str) -> tuple[torch.Tensor, torch.Tensor]:
     """The pretrained encoder's features: the first written (a run's random-encoder floor writes its own after)."""
-    files = sorted((run / "features").glob(f"{which}-*.pt"), key=lambda p: p.stat().st_mtime)
+    files = files_in_write_order(run / "features", which)
     if not files:
         raise SystemExit(f"{run}/features has no {which} features: run a linear or knn protocol first")
     d = torch.load(files[0])

@@ -3,7 +3,7 @@
 Nested cross-validation on a run's cached TRAINING features only: outer stratified folds score, on held-out training
 clips, the C that each criterion (held-out accuracy, held-out log-likelihood) picked on inner folds of the rest. The
 test split is never read. `protocol.linear.cv_score: auto` follows this comparison as measured in docs/results.md
-("Linear probe"): the log-likelihood under 10 clips per class, accuracy from there.
+("Linear probe"): the log-likelihood under 8 clips per class, accuracy from there.
 
     python scripts/probe_criterion.py outputs/ascal/custom-main-joint/<time>
 
@@ -19,12 +19,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from skelcl.eval.logistic import C_GRID
+from skelcl.eval.features import files_in_write_order
+from skelcl.eval.logistic import C_GRID, cv_fold_count
 
 
 def feature_files(run: Path) -> list[Path]:
     """Training features in the order written: the pretrained encoder's first, the random-encoder floor's after."""
-    files = sorted((run / "features").glob("train-*.pt"), key=lambda p: p.stat().st_mtime)
+    files = files_in_write_order(run / "features", "train")
     if not files:
         raise SystemExit(f"{run}/features has no training features: run a linear or knn protocol first")
     return files
@@ -44,16 +45,11 @@ def path_scores(x, y, xv, yv, classes) -> tuple[np.ndarray, np.ndarray]:
     return np.array(acc), np.array(loglik)
 
 
-def fold_count(y: np.ndarray) -> int:
-    """5, or fewer when the smallest class has fewer clips (as the probe itself does)."""
-    return min(5, int(np.bincount(y)[np.unique(y)].min()))
-
-
 def picks(x, y, classes, seed: int) -> dict[str, float]:
     """The C each criterion picks by cross-validation of (x, y)."""
     from sklearn.model_selection import StratifiedKFold
 
-    folds = fold_count(y)
+    folds = cv_fold_count(y)
     acc, loglik = [], []
     for tr, va in StratifiedKFold(folds, shuffle=True, random_state=seed).split(x, y):
         a, ll = path_scores(x[tr], y[tr], x[va], y[va], classes)
@@ -70,7 +66,7 @@ def nested_scores(x: np.ndarray, y: np.ndarray, repeats: int = 2) -> dict[str, f
     from sklearn.preprocessing import StandardScaler
 
     classes = np.unique(y)
-    folds = fold_count(y)
+    folds = cv_fold_count(y)
     if folds < 3:
         raise SystemExit("nested cross-validation needs at least 3 training clips of every class")
     scores: dict[str, list[float]] = {"accuracy": [], "log_loss": []}

@@ -71,6 +71,12 @@ def cached_features(model, datamodule, which: str, cache_dir: str | Path | None,
     return feats, labels
 
 
+def files_in_write_order(cache_dir: str | Path, which: str) -> list[Path]:
+    """`which`'s cached feature files, oldest first: in a run directory the pretrained encoder's come first, the
+    random-encoder floor's (measured after the protocols) after them."""
+    return sorted(Path(cache_dir).glob(f"{which}-*.pt"), key=lambda p: p.stat().st_mtime)
+
+
 def clear_feature_cache(cache_dir: str | Path) -> None:
     for p in Path(cache_dir).glob("*.pt"):
         p.unlink()

@@ -29,6 +29,11 @@ ACCURACY_FROM_CLIPS_PER_CLASS = 8
 _SCORING = {"accuracy": "accuracy", "log_loss": "neg_log_loss"}  # -> scikit-learn's scorer names
 
 
+def cv_fold_count(y: np.ndarray, folds: int = 5) -> int:
+    """`folds`, or fewer when the smallest class has fewer clips (stratified folds need one of each per fold)."""
+    return min(folds, int(np.bincount(y)[np.unique(y)].min()))
+
+
 def cv_criterion(cv_score: str, train_y: torch.Tensor) -> str:
     """`accuracy` or `log_loss`: `cv_score` itself, or for `auto` the one the training split's size calls for."""
     if cv_score != "auto":
@@ -50,8 +55,7 @@ def fit_logistic_cv(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.
     scaler = StandardScaler().fit(x)
     x, xt = scaler.transform(x), scaler.transform(test_x.double().numpy())
     criterion = cv_criterion(cv_score, train_y)
-    smallest = int(np.bincount(y)[np.unique(y)].min())
-    k = min(folds, smallest)
+    k = cv_fold_count(y, folds)
     if k >= 2:
         # the CV score and a pure L2 penalty spelt out: the library's defaults for both are changing
         model = LogisticRegressionCV(Cs=list(C_GRID), cv=k, max_iter=2000, scoring=_SCORING[criterion],

@@ -50,9 +50,11 @@ def find_run_dirs(patterns: list[str]) -> list[Path]:
             walk(child)
 
     for pattern in patterns:
-        # a glob also matches the files beside the runs (logs, notes): only its directories count
-        matches = [m for m in sorted(glob.glob(pattern)) if Path(m).is_dir()] if glob.has_magic(pattern) else [pattern]
-        if not matches or not Path(matches[0]).is_dir():
+        if glob.has_magic(pattern):  # a glob also matches the files beside the runs (logs, notes): keep its directories
+            matches = [m for m in sorted(glob.glob(pattern)) if Path(m).is_dir()]
+        else:
+            matches = [pattern] if Path(pattern).is_dir() else []
+        if not matches:
             raise FileNotFoundError(f"{pattern}: not a directory and no glob matching one (give run dirs, multirun "
                                     "dirs or globs)")
         for m in matches:
