@@ -1,4 +1,4 @@
-"""scripts/probe_check.py and scripts/probe_criterion.py read the pretrained encoder's cached features, not the
+"""scripts/probe_check.py and scripts/probe_criterion.py tell the pretrained encoder's cached features from the
 random-encoder floor's that a run writes after them; probe_criterion compares the CV criteria on the training split."""
 
 from __future__ import annotations
@@ -29,6 +29,27 @@ def test_the_pretrained_features_are_read_not_the_floors(tmp_path):
     x, y = load_script().load(tmp_path, "train")
     assert bool((x == 1.0).all()) and y.tolist() == [0, 1, 0, 1]
 
+
+
+def test_probe_check_reads_the_pretrained_and_the_floor_features_in_two_columns(tmp_path, capsys, monkeypatch):
+    g = torch.Generator().manual_seed(0)
+    feats = tmp_path / "features"
+    feats.mkdir()
+    y = torch.arange(60) % 3
+    for when, spread in enumerate((4.0, 0.0)):  # separable pretrained features; the floor's carry no class signal
+        x = torch.randn(60, 6, generator=g) + spread * torch.nn.functional.one_hot(y, 6).float()
+        for which, rows in (("train", slice(0, 45)), ("test", slice(45, 60))):
+            path = feats / f"{which}-{when}.pt"
+            torch.save({"features": x[rows], "labels": y[rows], "key": str(when)}, path)
+            os.utime(path, (1_000_000 + when, 1_000_000 + when))
+    (tmp_path / "config.yaml").write_text("protocol:\n  linear: {solver: logistic, epochs: 20}\n")
+    monkeypatch.setattr(sys, "argv", ["probe_check.py", str(tmp_path)])
+    load_script().main()
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == "| probe | pretrained | floor |" and len(lines) == 5
+    for line in lines[2:]:
+        pretrained, floor = (float(cell.split()[0]) for cell in line.strip("| ").split(" | ")[1:])
+        assert pretrained > 90 and floor < 60, line
 
 def test_nested_cv_compares_the_criteria_on_the_training_split(tmp_path, capsys, monkeypatch):
     probe_criterion = load_script("probe_criterion")

@@ -99,6 +99,35 @@ def test_pyskl(tmp_path):
     assert s["skipped"][0]["reason"].startswith("annotation is None")
 
 
+
+def test_pyskl_clips_padded_to_a_fixed_length_end_at_their_last_frame_with_a_body(tmp_path):
+    """Clips written zero-padded to one length (as (N, C, T, V, M) arrays are) convert to the clips themselves:
+    otherwise the small-data rule reads the padded length as the clips' length."""
+    rng = np.random.default_rng(5)
+    anns = [fx.pyskl_annotation(rng, f"clip{i}", i % 2, 12 + 5 * i, bodies=1, joints=5) for i in range(4)]
+    anns[1]["keypoint"][0, 3] = 0  # a frame with no body inside the clip stays
+    anns[2]["keypoint_score"] = rng.uniform(0.2, 1.0, size=anns[2]["keypoint"].shape[:3]).astype(np.float32)
+    split = {"train": ["clip0", "clip1", "clip2"], "test": ["clip3"]}
+    stick5 = {"name": "stick5", "num_joints": 5, "bones": [[0, 1], [1, 1], [2, 1], [3, 2], [4, 2]], "center": 1}
+    plain = open_dataset(fx.write_pyskl(tmp_path / "plain.pkl", anns, split), format="custom", layout=stick5,
+                         num_classes=2)
+    padded = []
+    for a in [*anns, {"frame_dir": "empty", "label": 0, "total_frames": 30, "keypoint": np.zeros((1, 30, 5, 3))}]:
+        kp = np.zeros((1, 30, 5, 3), np.float16)
+        kp[:, : a["total_frames"]] = a["keypoint"]
+        b = {**a, "keypoint": kp, "total_frames": 30}
+        if "keypoint_score" in a:
+            b["keypoint_score"] = np.pad(a["keypoint_score"], ((0, 0), (0, 30 - a["total_frames"]), (0, 0)))
+        padded.append(b)
+    ds = open_dataset(fx.write_pyskl(tmp_path / "padded.pkl", padded, {**split, "test": ["clip3", "empty"]}),
+                      format="custom", layout=stick5, num_classes=2)
+    assert ds.lengths.tolist() == plain.lengths.tolist() == [12, 17, 22, 27]
+    np.testing.assert_array_equal(ds.data[:4], plain.data[:4])
+    assert ds.split("test").tolist() == [3]
+    s = json.loads((ds.root / "summary.json").read_text())
+    assert s["skipped"][0]["reason"] == "empty sequence: every keypoint is zero"
+    assert any(n.startswith("4 clip(s) end in frames where every keypoint is zero") for n in s["notes"])
+
 def test_custom_layout(tmp_path):
     rng = np.random.default_rng(3)
     layout = {"name": "stick5", "num_joints": 5, "bones": [[1, 2], [2, 2], [3, 2], [4, 3], [5, 3]], "center": 2,

@@ -8,8 +8,10 @@
   (zero frames inside a sample, e.g. 0-body frames, are kept and counted).
 - pyskl (`convert_pyskl`): one pickle, dict(split={name: [frame_dir]}, annotations=[{frame_dir, label,
   total_frames, keypoint [M, T, V, C] (often float16)}]). `None` annotations (a pyskl quirk) are skipped
-  with a warning; split names are kept except `*_val`, which become `*_test`. The clips are stored back to
-  back (`skelcl.data.ragged`), not padded to the longest: a video dataset's clips differ in length by 10x or more.
+  with a warning; split names are kept except `*_val`, which become `*_test`. A clip ends at its last frame with
+  a body, as above: frames of zeros written to pad clips to a fixed length are dropped (the small-data rule reads
+  the clips' lengths). The clips are stored back to back (`skelcl.data.ragged`), not padded to the longest: a video
+  dataset's clips differ in length by 10x or more.
 - custom (`convert_pyskl(..., layout=...)`): a pyskl-style pickle with any joint layout, given by name,
   mapping or YAML file (keys of `Layout.from_dict`: name, num_joints, bones, center, pairs, parts, ...).
 
@@ -327,7 +329,7 @@ def convert_pyskl(path: str | Path, cache_dir: str | Path | None = None, layout:
     if not 0 <= min_body_share <= 1:
         raise ValueError(f"{path}: min_body_share must be in [0, 1], got {min_body_share!r}")
     options = {"kind": "pyskl", "layout": lay_key, "num_classes": num_classes, "max_bodies": max_bodies,
-               "min_body_share": float(min_body_share)}
+               "min_body_share": float(min_body_share), "length": "to_last_frame_with_a_body"}
     fp = _fingerprint(files, options)
     out = _cache_dir(path, path.with_name(f"{path.stem}.skelcl-prepared"), cache_dir, fp)
     return _convert_once(path, out, fp, partial(_build_pyskl, path=path, layout=layout, num_classes=num_classes,
@@ -368,7 +370,7 @@ def _build_pyskl(out: Path, path: Path, layout: Any, num_classes: int | None, na
     anns = []
     dims: set[tuple[int, int]] = set()
     seen: dict[str, int] = {}
-    crowded = reordered = 0
+    crowded = reordered = trimmed = 0
     for i, a in enumerate(obj["annotations"]):
         if a is None:
             summary.skip(f"{path}: annotations[{i}]", "annotation is None: pyskl writes None for a file with no bodies")
@@ -395,7 +397,16 @@ def _build_pyskl(out: Path, path: Path, layout: Any, num_classes: int | None, na
         label = a["label"]
         if isinstance(label, (bool, float)) or int(label) != label or int(label) < 0:
             raise DataFormatError(f"{path}: {fd}: label {label!r} is not a 0-based class id")
-        keep = rank_bodies(kp, _scores(path, fd, a, kp), max_bodies, min_body_share)
+        score = _scores(path, fd, a, kp)
+        seen_frames = np.flatnonzero(np.any(kp != 0, axis=(0, 2, 3)))
+        if seen_frames.size == 0:
+            summary.skip(f"{path}: {fd}", "empty sequence: every keypoint is zero")
+            continue
+        if seen_frames[-1] + 1 < tf:  # padded to a fixed length: the clip ends at its last frame with a body
+            trimmed += 1
+            kp = kp[:, : seen_frames[-1] + 1]
+            score = None if score is None else score[:, : seen_frames[-1] + 1]
+        keep = rank_bodies(kp, score, max_bodies, min_body_share)
         crowded += len(keep) < kp.shape[0]
         reordered += len(keep) == kp.shape[0] and bool((keep != np.arange(len(keep))).any())
         dims.add(kp.shape[2:])
@@ -419,6 +430,9 @@ def _build_pyskl(out: Path, path: Path, layout: Any, num_classes: int | None, na
                               f"{one_based}")
     if num_classes is None:
         summary.note(f"num_classes inferred from the labels: {ncls}", warn=False)
+    if trimmed:
+        summary.note(f"{trimmed} clip(s) end in frames where every keypoint is zero (padded to a fixed length?): "
+                     "each clip ends at its last frame with a body, as the (N, C, T, V, M) readers count", warn=False)
     if crowded:
         summary.note(f"{crowded} clip(s) lost bodies: at most {max_bodies} kept per clip, after the first only those "
                      f"seen at least {min_body_share:g} as much as it (summed keypoint_score where given, else joints "
