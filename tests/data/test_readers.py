@@ -100,9 +100,9 @@ def test_pyskl(tmp_path):
 
 
 
-def test_pyskl_clips_padded_to_a_fixed_length_end_at_their_last_frame_with_a_body(tmp_path):
-    """Clips written zero-padded to one length (as (N, C, T, V, M) arrays are) convert to the clips themselves:
-    otherwise the small-data rule reads the padded length as the clips' length."""
+def test_pyskl_clips_run_from_their_first_to_their_last_frame_with_a_body(tmp_path):
+    """Clips written zero-padded to one length (as (N, C, T, V, M) arrays are), or starting before anyone is in view,
+    convert to the clips themselves: otherwise the small-data rule reads the padded length as the clips' length."""
     rng = np.random.default_rng(5)
     anns = [fx.pyskl_annotation(rng, f"clip{i}", i % 2, 12 + 5 * i, bodies=1, joints=5) for i in range(4)]
     anns[1]["keypoint"][0, 3] = 0  # a frame with no body inside the clip stays
@@ -113,8 +113,9 @@ def test_pyskl_clips_padded_to_a_fixed_length_end_at_their_last_frame_with_a_bod
                          num_classes=2)
     padded = []
     for a in [*anns, {"frame_dir": "empty", "label": 0, "total_frames": 30, "keypoint": np.zeros((1, 30, 5, 3))}]:
+        lead = 2 if a["frame_dir"] == "clip0" else 0  # no one in view for two frames
         kp = np.zeros((1, 30, 5, 3), np.float16)
-        kp[:, : a["total_frames"]] = a["keypoint"]
+        kp[:, lead : lead + a["total_frames"]] = a["keypoint"]
         b = {**a, "keypoint": kp, "total_frames": 30}
         if "keypoint_score" in a:
             b["keypoint_score"] = np.pad(a["keypoint_score"], ((0, 0), (0, 30 - a["total_frames"]), (0, 0)))
@@ -126,7 +127,7 @@ def test_pyskl_clips_padded_to_a_fixed_length_end_at_their_last_frame_with_a_bod
     assert ds.split("test").tolist() == [3]
     s = json.loads((ds.root / "summary.json").read_text())
     assert s["skipped"][0]["reason"] == "empty sequence: every keypoint is zero"
-    assert any(n.startswith("4 clip(s) end in frames where every keypoint is zero") for n in s["notes"])
+    assert any(n.startswith("4 clip(s) start or end with frames where every keypoint") for n in s["notes"])
 
 def test_custom_layout(tmp_path):
     rng = np.random.default_rng(3)

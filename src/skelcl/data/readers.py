@@ -8,10 +8,10 @@
   (zero frames inside a sample, e.g. 0-body frames, are kept and counted).
 - pyskl (`convert_pyskl`): one pickle, dict(split={name: [frame_dir]}, annotations=[{frame_dir, label,
   total_frames, keypoint [M, T, V, C] (often float16)}]). `None` annotations (a pyskl quirk) are skipped
-  with a warning; split names are kept except `*_val`, which become `*_test`. A clip ends at its last frame with
-  a body, as above: frames of zeros written to pad clips to a fixed length are dropped (the small-data rule reads
-  the clips' lengths). The clips are stored back to back (`skelcl.data.ragged`), not padded to the longest: a video
-  dataset's clips differ in length by 10x or more.
+  with a warning; split names are kept except `*_val`, which become `*_test`. A clip runs from its first to its
+  last frame with a body: frames of zeros that pad clips to a fixed length, or come before anyone is in view, are
+  dropped (the small-data rule reads the clips' lengths, AS-CAL its first frames). The clips are stored back to
+  back (`skelcl.data.ragged`), not padded to the longest: a video dataset's clips differ in length by 10x or more.
 - custom (`convert_pyskl(..., layout=...)`): a pyskl-style pickle with any joint layout, given by name,
   mapping or YAML file (keys of `Layout.from_dict`: name, num_joints, bones, center, pairs, parts, ...).
 
@@ -329,7 +329,7 @@ def convert_pyskl(path: str | Path, cache_dir: str | Path | None = None, layout:
     if not 0 <= min_body_share <= 1:
         raise ValueError(f"{path}: min_body_share must be in [0, 1], got {min_body_share!r}")
     options = {"kind": "pyskl", "layout": lay_key, "num_classes": num_classes, "max_bodies": max_bodies,
-               "min_body_share": float(min_body_share), "length": "to_last_frame_with_a_body"}
+               "min_body_share": float(min_body_share), "length": "first_to_last_frame_with_a_body"}
     fp = _fingerprint(files, options)
     out = _cache_dir(path, path.with_name(f"{path.stem}.skelcl-prepared"), cache_dir, fp)
     return _convert_once(path, out, fp, partial(_build_pyskl, path=path, layout=layout, num_classes=num_classes,
@@ -402,10 +402,11 @@ def _build_pyskl(out: Path, path: Path, layout: Any, num_classes: int | None, na
         if seen_frames.size == 0:
             summary.skip(f"{path}: {fd}", "empty sequence: every keypoint is zero")
             continue
-        if seen_frames[-1] + 1 < tf:  # padded to a fixed length: the clip ends at its last frame with a body
+        first, last = int(seen_frames[0]), int(seen_frames[-1]) + 1
+        if (first, last) != (0, tf):  # padded to a fixed length, or no one in view yet: frames with a body only
             trimmed += 1
-            kp = kp[:, : seen_frames[-1] + 1]
-            score = None if score is None else score[:, : seen_frames[-1] + 1]
+            kp = kp[:, first:last]
+            score = None if score is None else score[:, first:last]
         keep = rank_bodies(kp, score, max_bodies, min_body_share)
         crowded += len(keep) < kp.shape[0]
         reordered += len(keep) == kp.shape[0] and bool((keep != np.arange(len(keep))).any())
@@ -431,8 +432,8 @@ def _build_pyskl(out: Path, path: Path, layout: Any, num_classes: int | None, na
     if num_classes is None:
         summary.note(f"num_classes inferred from the labels: {ncls}", warn=False)
     if trimmed:
-        summary.note(f"{trimmed} clip(s) end in frames where every keypoint is zero (padded to a fixed length?): "
-                     "each clip ends at its last frame with a body, as the (N, C, T, V, M) readers count", warn=False)
+        summary.note(f"{trimmed} clip(s) start or end with frames where every keypoint is zero (padded to a fixed "
+                     "length?): each clip runs from its first to its last frame with a body", warn=False)
     if crowded:
         summary.note(f"{crowded} clip(s) lost bodies: at most {max_bodies} kept per clip, after the first only those "
                      f"seen at least {min_body_share:g} as much as it (summed keypoint_score where given, else joints "
