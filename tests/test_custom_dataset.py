@@ -235,3 +235,28 @@ def test_pose_estimator_keypoints_by_layout_name(tmp_path, cache_dir, layout):
     assert dm.layout.name == layout and recipe.mirror == "added"
     records = run_train(args, tmp_path / "run", cache_dir, tiny=CUSTOM_TINY)
     assert records[0].method == "skeattnclr" and 0.0 <= records[0].top1 <= 100.0
+
+
+def test_z_up_motion_capture_is_turned_to_stand_along_y(tmp_path, cache_dir):
+    """`dataset.vertical_axis: auto` finds bodies standing along z and the model input turns them upright before the
+    view normalisation; `dataset.vertical_axis=y` keeps them as stored."""
+    from skelcl.build import build_data, build_method
+    from tests.conftest import compose_train
+
+    rng = np.random.default_rng(4)
+    height = np.linspace(0.0, 1.7, 15)  # a figure 1.7 tall, 0.5 wide, 0.3 deep, standing along z
+    annotations = []
+    for i in range(48):
+        body = np.stack([rng.uniform(-0.25, 0.25, 15), rng.uniform(-0.15, 0.15, 15), height], -1)
+        kp = body[None, None] + rng.normal(0, 0.03, size=(1, 40, 15, 3))
+        annotations.append({"frame_dir": f"mocap{i:04d}", "label": i % 5, "total_frames": 40,
+                            "keypoint": kp.astype(np.float32)})
+    root = write_custom(tmp_path, "mocap", annotations)
+
+    def axis(*extra):
+        cfg = compose_train([*CUSTOM_TINY, *custom_args(root, "mocap", "skeletonclr"), *extra], tmp_path, cache_dir)
+        run, dm, _ = build_data(cfg)
+        return dm.vertical_axis, build_method(run, dm, 1).inputs.spec.vertical_axis
+
+    assert axis() == (2, 2)
+    assert axis("dataset.vertical_axis=y") == (1, 1)

@@ -160,10 +160,11 @@ def build_datamodule(ds: DatasetConfig, cache_dir: str, batch_size: int, seed: i
     prepared = open_dataset(ds.root, format=ds.format, layout=ds.layout, cache_dir=cache_dir,
                             max_bodies=ds.max_bodies, min_body_share=ds.min_body_share, **options)
     warn_label_gaps(prepared)
-    warn_coordinates(prepared)
+    vertical_axis = warn_coordinates(prepared, ds.vertical_axis)
     train_split, test_split = ds.split_names
-    return SkeletonDataModule(prepared, train_split, test_split, batch_size=batch_size,
-                              num_workers=ds.num_workers, seed=seed, label_fraction=label_fraction, drop_last=drop_last)
+    return SkeletonDataModule(prepared, train_split, test_split, batch_size=batch_size, num_workers=ds.num_workers,
+                              seed=seed, label_fraction=label_fraction, drop_last=drop_last,
+                              vertical_axis=vertical_axis)
 
 
 def build_data(cfg: DictConfig, run: RunConfig | None = None) -> tuple[RunConfig, SkeletonDataModule, Any]:
@@ -238,11 +239,11 @@ def build_method(run: RunConfig, dm: SkeletonDataModule, epochs: int):
                                    channels=channels, encoder=encoder_cfg, stream=cfg.stream.name, clip=run.clip,
                                    schedule=run.schedule, run_epochs=epochs, seed=cfg.seed,
                                    center_joint=ds.center_joint, align_shoulders=ds.align_shoulders,
-                                   clip_normalize=ds.normalize), **model_cfg)
+                                   clip_normalize=ds.normalize, vertical_axis=dm.vertical_axis), **model_cfg)
 
 
 def _method_kwargs(*, layout, num_classes, bodies, channels, encoder, stream, clip, schedule, run_epochs, seed,
-                   center_joint, align_shoulders, clip_normalize) -> dict:
+                   center_joint, align_shoulders, clip_normalize, vertical_axis) -> dict:
     """What the framework gives every method besides its `method.model` node (parameters of the base
     constructor). These parameter names are the one list of them: `validate` reads it (FRAMEWORK_KWARGS)."""
     return dict(locals())

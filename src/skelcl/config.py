@@ -151,6 +151,8 @@ class FinetuneConfig:
 #: (skelcl.data.bodies)
 MAX_BODIES = 2
 MIN_BODY_SHARE = 0.5
+#: dataset.vertical_axis: the axis 3-D bodies stand along (auto: the tallest, data/checks.py), turned to y
+VERTICAL_AXES = ("auto", "x", "y", "z")
 
 
 @dataclass
@@ -163,6 +165,7 @@ class DatasetConfig:
     center_joint: Any = None  # centre each frame on this joint (0-based) on the device
     align_shoulders: bool = False
     normalize: str = "frame"  # frame: per-frame center_joint / align_shoulders | sequence: one transform per clip
+    vertical_axis: str = "auto"  # 3-D: the axis the bodies stand along, turned to y (auto: the clearly tallest)
     recipe: str = "auto"  # auto: the small-data rule decides from the split's size | paper: the method's own recipe
     num_workers: int = 0
     num_classes: Any = None  # declared class count, checked against the labels (custom data: required)
@@ -183,6 +186,7 @@ class DatasetConfig:
                                                                   and self.num_classes >= 1),
                 "must be null or an integer >= 1 (the number of action classes)")
         require(self, "num_workers", self.num_workers >= 0, "must be an integer >= 0")
+        require(self, "vertical_axis", self.vertical_axis in VERTICAL_AXES, f"choose one of {list(VERTICAL_AXES)}")
 
     @property
     def split_names(self) -> tuple[str, str]:

@@ -127,3 +127,20 @@ def test_resampling_never_blends_a_joint_with_its_absence():
     joint = out[0, 0, :, 1, 0]
     assert ((joint == 0) | (joint >= 100)).all() and (joint == 0).any()
     assert torch.allclose(out[:, :, :, [0, 2]], resize_valid(x[:, :, :, [0, 2]], torch.tensor([10]), 23))
+
+
+@pytest.mark.parametrize("axis,lay_down", [(2, lambda x: torch.stack([x[:, 0], -x[:, 2], x[:, 1]], 1)),
+                                            (0, lambda x: torch.stack([x[:, 1], -x[:, 0], x[:, 2]], 1))])
+def test_bodies_standing_along_z_or_x_are_turned_to_stand_along_y_first(axis, lay_down):
+    """dataset.vertical_axis: clips recorded z-up (motion capture) or x-up become the y-up clips they are a quarter
+    turn of, exactly, before the per-clip view normalisation turns them about y."""
+    from skelcl.augment.clips import stand_upright
+
+    x = clip(7)
+    lying = lay_down(x)
+    assert torch.equal(stand_upright(lying, axis), x) and stand_upright(x, 1) is x
+    lengths = torch.full((x.shape[0],), x.shape[2])
+    upright = prepare_clips(x, lengths, ClipSpec(frames=8, normalize="sequence"), KINECT20)
+    turned = prepare_clips(lying, lengths, ClipSpec(frames=8, normalize="sequence", vertical_axis=axis), KINECT20)
+    kept = prepare_clips(lying, lengths, ClipSpec(frames=8, normalize="sequence"), KINECT20)
+    assert torch.allclose(turned, upright, atol=1e-6) and not torch.allclose(kept, upright, atol=1e-2)

@@ -1,7 +1,8 @@
 """Checks on data that opens cleanly but is probably not what the user meant. The vertical axis: skelcl's view
-normalisation and rotation views turn about y, so 3-D data standing along another axis (z-up motion capture) is warned
-about, naming the file and the fix. The third coordinate: 2-D keypoints stored as (x, y, 0) or (x, y, score) would
-be read as 3-D and turned into nonsense by the rotation views."""
+normalisation and rotation views turn about y, so 3-D data standing along another axis (z-up motion capture) is found
+and turned upright by the model input (`dataset.vertical_axis: auto`), or warned about when the setting names another
+axis. The third coordinate: 2-D keypoints stored as (x, y, 0) or (x, y, score) would be read as 3-D and turned into
+nonsense by the rotation views."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from skelcl.data.checks import body_extents, warn_not_depth, warn_vertical_axis
+from skelcl.data.checks import body_extents, resolve_vertical_axis, tallest_axis, warn_not_depth
 
 
 def standing_people(n: int = 40, t: int = 30, v: int = 20, seed: int = 0) -> np.ndarray:
@@ -29,31 +30,50 @@ def test_body_extents_find_the_height():
     assert np.argmax(ext) == 1 and 1.6 < ext[1] < 1.9 and ext[0] < 0.7 and ext[2] < 0.5
 
 
+def vertical(data: np.ndarray, setting: str = "auto", origin: str = "mine.pkl") -> int:
+    ds = SimpleNamespace(data=data, origin=origin)
+    return resolve_vertical_axis(ds, setting, tallest_axis(ds))
+
+
 def test_y_up_data_passes_silently(caplog):
-    with caplog.at_level(logging.WARNING, logger="skelcl"):
-        assert warn_vertical_axis(SimpleNamespace(data=standing_people(), origin="mine.pkl")) == 1
+    with caplog.at_level(logging.INFO, logger="skelcl"):
+        assert vertical(standing_people()) == 1
     assert not caplog.records
 
 
 @pytest.mark.parametrize("order,axis", [((0, 2, 1), "z"), ((1, 0, 2), "x")])
-def test_data_standing_along_another_axis_is_warned_about(caplog, order, axis):
+def test_data_standing_along_another_axis_is_turned_upright(caplog, order, axis):
     data = standing_people()[:, list(order)]
+    with caplog.at_level(logging.INFO, logger="skelcl"):
+        assert vertical(data, origin="mocap.pkl") == "xyz".index(axis)
+    (record,) = caplog.records
+    assert record.levelno == logging.INFO
+    assert "mocap.pkl" in record.getMessage() and f"stand along {axis}" in record.getMessage()
+
+
+def test_a_vertical_axis_the_bodies_do_not_stand_along_is_warned_about(caplog):
     with caplog.at_level(logging.WARNING, logger="skelcl"):
-        assert warn_vertical_axis(SimpleNamespace(data=data, origin="mocap.pkl")) == "xyz".index(axis)
-    message = caplog.records[0].getMessage()
-    assert "mocap.pkl" in message and f"tallest along {axis}" in message and "reorder the coordinates" in message
+        assert vertical(standing_people()[:, [0, 2, 1]], "y", "mocap.pkl") == 1  # kept as asked
+        assert vertical(standing_people(), "z") == 2
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 2 and "mocap.pkl" in messages[0] and "tallest along z" in messages[0]
+    assert "dataset.vertical_axis=y" in messages[0] and "tallest along y" in messages[1]
 
 
-def test_figures_without_a_dominant_axis_pass_silently(caplog):
-    """Random keypoints (the README's example data) are as wide as tall: no axis to warn about."""
+def test_figures_without_a_dominant_axis_stay_as_stored(caplog):
+    """Random keypoints (the README's example data) are as wide as tall: no axis to turn to."""
     data = np.random.default_rng(0).normal(size=(40, 3, 30, 15, 1)).astype(np.float32)
-    with caplog.at_level(logging.WARNING, logger="skelcl"):
-        warn_vertical_axis(SimpleNamespace(data=data, origin="mydata.pkl"))
+    with caplog.at_level(logging.INFO, logger="skelcl"):
+        assert vertical(data, origin="mydata.pkl") == 1
     assert not caplog.records
 
 
-def test_2d_data_is_not_checked():
-    assert warn_vertical_axis(SimpleNamespace(data=standing_people()[:, :2], origin="pose2d.pkl")) is None
+def test_2d_data_stands_along_y():
+    pose2d = standing_people()[:, :2]
+    assert tallest_axis(SimpleNamespace(data=pose2d, origin="pose2d.pkl")) is None
+    assert vertical(pose2d) == vertical(pose2d, "y") == 1
+    with pytest.raises(ValueError, match="pose2d.pkl.*needs 3-D clips"):
+        vertical(pose2d, "z", "pose2d.pkl")
 
 
 def image_keypoints(n: int = 40, t: int = 30, v: int = 17, seed: int = 0) -> np.ndarray:
@@ -104,13 +124,15 @@ def test_depth_passes_silently(caplog, shift):
 
 
 def test_the_combined_check_runs_both_on_one_sample(caplog):
-    """What the entry point calls: z-up mocap warns about the axis, an (x, y, score) channel about the score."""
+    """What the entry point calls: z-up mocap is found standing along z (and with vertical_axis=y warned about), an
+    (x, y, score) channel is warned about."""
     from skelcl.data.checks import warn_coordinates
 
     xy = image_keypoints()
     scores = np.random.default_rng(2).uniform(0.2, 1.0, (xy.shape[0], 1, xy.shape[2], xy.shape[3], 1))
+    mocap = SimpleNamespace(data=standing_people()[:, [0, 2, 1]], origin="mocap.pkl")
     with caplog.at_level(logging.WARNING, logger="skelcl"):
-        warn_coordinates(SimpleNamespace(data=standing_people()[:, [0, 2, 1]], origin="mocap.pkl"))
-        warn_coordinates(SimpleNamespace(data=with_third(xy, scores), origin="openpose.pkl"))
+        assert warn_coordinates(mocap) == 2 and warn_coordinates(mocap, "y") == 1
+        assert warn_coordinates(SimpleNamespace(data=with_third(xy, scores), origin="openpose.pkl")) == 1
     messages = [r.getMessage() for r in caplog.records]
     assert len(messages) == 2 and "tallest along z" in messages[0] and "detection score" in messages[1]

@@ -65,6 +65,20 @@ def align_shoulders(x: torch.Tensor, left: int, right: int) -> torch.Tensor:
     return _turn_to_plus_x(x, vec[:, 0, :, None], vec[:, 2, :, None])  # (N, T, 1, M) against (N, T, V, M)
 
 
+def stand_upright(x: torch.Tensor, vertical_axis: int) -> torch.Tensor:
+    """Turn 3-D clips (N, 3, ...) whose bodies stand along `vertical_axis` (0 = x, 2 = z: z-up motion capture) by a
+    quarter turn so that they stand along y, the axis the view normalisation and the rotation views turn about; a
+    proper rotation (no mirror image). y-up clips are returned as they are."""
+    if vertical_axis == 1:
+        return x
+    xs, ys, zs = x[:, 0], x[:, 1], x[:, 2]
+    if vertical_axis == 2:  # (x, y, z) -> (x, z, -y)
+        return torch.stack([xs, zs, -ys], dim=1)
+    if vertical_axis == 0:  # (x, y, z) -> (-y, x, z)
+        return torch.stack([-ys, xs, zs], dim=1)
+    raise ValueError(f"vertical_axis must be 0, 1 or 2 (x, y, z), got {vertical_axis!r}")
+
+
 def _masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean of values (N, C, T) over the frames where mask (N, T) holds; zero where no frame does."""
     w = mask.to(values.dtype)[:, None]
@@ -125,9 +139,11 @@ class ClipSpec:
     align_shoulders: bool = False
     normalize: str = "frame"  # frame: center_joint / align_shoulders per frame | sequence: normalize_sequence
     stride: int = 1  # temporal 'first': every stride-th stored frame
+    vertical_axis: int = 1  # the axis the stored bodies stand along (dataset.vertical_axis); turned to y first
 
 
 def prepare_clips(x: torch.Tensor, lengths: torch.Tensor, spec: ClipSpec, layout: Layout) -> torch.Tensor:
+    x = stand_upright(x, spec.vertical_axis)
     if spec.temporal == "resize":
         x = resize_valid(x, lengths, spec.frames)
     elif spec.temporal == "first":

@@ -1,6 +1,6 @@
-"""Warnings about data that opens cleanly but is probably not what the user meant: class ids no clip uses, bodies
-standing along an axis other than y, a third coordinate that is not depth. Each names the file and the fix; none
-stops the run (the data may be right after all)."""
+"""Checks of data that opens cleanly but is probably not what the user meant: class ids no clip uses, a third
+coordinate that is not depth (warnings naming the file and the fix; none stops the run: the data may be right after
+all), and the axis the bodies stand along (z-up motion capture is turned upright, `resolve_vertical_axis`)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import logging
 
 import numpy as np
 
+from skelcl.config import VERTICAL_AXES
 from skelcl.data.formats import PreparedDataset
 
 log = logging.getLogger("skelcl.data")
@@ -44,31 +45,48 @@ def body_extents(clips: np.ndarray) -> np.ndarray:
     return np.median(spans.transpose(1, 0, 2)[:, present], axis=1)
 
 
-def warn_coordinates(ds: PreparedDataset, sample: int = 256) -> None:
-    """Both coordinate checks on one sample of clips (read once from the memory-mapped file)."""
+def warn_coordinates(ds: PreparedDataset, vertical_axis: str = "auto", sample: int = 256) -> int:
+    """Both coordinate checks on one sample of clips (read once from the memory-mapped file); returns the axis the
+    bodies stand along (`resolve_vertical_axis`)."""
     if ds.data.shape[1] != 3 or len(ds.data) == 0:
-        return
+        return resolve_vertical_axis(ds, vertical_axis, tallest=None)
     clips = _sample(ds, sample)
-    warn_vertical_axis(ds, clips=clips)
     warn_not_depth(ds, clips=clips)
+    return resolve_vertical_axis(ds, vertical_axis, tallest=tallest_axis(ds, clips=clips))
 
 
-def warn_vertical_axis(ds: PreparedDataset, sample: int = 256, clips: np.ndarray | None = None) -> int | None:
-    """Warn when 3-D bodies stand along an axis other than y (e.g. z-up motion capture): the view normalisation
-    (`dataset.normalize=sequence`, `align_shoulders`) rotates about y and the rotation views assume y is vertical.
-    Only a clearly taller axis (1.5x y's extent; a standing person is 3x taller than wide) is warned about, so that
-    figures with no dominant axis (random test data, people lying down) pass. Returns the tallest axis (None for
-    2-D data). `clips`: a sample already drawn by `_sample`."""
+def tallest_axis(ds: PreparedDataset, sample: int = 256, clips: np.ndarray | None = None) -> int | None:
+    """The axis 3-D bodies clearly stand along: the largest median extent when it is 1.5x y's (a standing person is
+    3x taller than wide), else y, so that figures with no dominant axis (random test data, people lying down) stay
+    as stored. None for 2-D data. `clips`: a sample already drawn by `_sample`."""
     if ds.data.shape[1] != 3 or len(ds.data) == 0:
         return None
     extents = body_extents(_sample(ds, sample) if clips is None else clips)
     axis = int(np.argmax(extents))
-    if axis != 1 and extents[axis] > 1.5 * extents[1]:
-        shown = " / ".join(f"{AXES[i]} {e:.3g}" for i, e in enumerate(extents))
-        log.warning("%s: the bodies are tallest along %s (median extent %s), but skelcl takes y as the vertical "
-                    "axis (the per-clip view normalisation and the rotation views turn about it): reorder the "
-                    "coordinates so that y points up or down, e.g. (x, y, z) -> (x, z, y)", ds.origin, AXES[axis],
-                    shown)
+    return axis if extents[axis] > 1.5 * extents[1] else 1
+
+
+def resolve_vertical_axis(ds: PreparedDataset, setting: str, tallest: int | None) -> int:
+    """The axis (0-2) the clips' bodies stand along, which the model input turns to y (the axis the per-clip view
+    normalisation and the rotation views turn about): `dataset.vertical_axis` x / y / z as given (a warning when the
+    bodies are clearly taller along another), `auto` the tallest axis (`tallest_axis`; y when none is clearly
+    tallest). 2-D clips stand along y (image rows)."""
+    if setting not in VERTICAL_AXES:
+        raise ValueError(f"{ds.origin}: dataset.vertical_axis={setting!r}: choose one of {list(VERTICAL_AXES)}")
+    if tallest is None:  # 2-D (or no clips)
+        if setting not in ("auto", "y"):
+            raise ValueError(f"{ds.origin}: dataset.vertical_axis={setting} needs 3-D clips; these are 2-D (x, y): "
+                             "leave it at auto or y")
+        return 1
+    axis = tallest if setting == "auto" else AXES.index(setting)
+    if axis != tallest:
+        log.warning("%s: the bodies are tallest along %s, but dataset.vertical_axis=%s: the per-clip view "
+                    "normalisation and the rotation views will turn about %s (dataset.vertical_axis=auto follows the "
+                    "data)", ds.origin, AXES[tallest], setting, setting)
+    elif setting == "auto" and axis != 1:
+        log.info("%s: the bodies stand along %s: the model input turns them a quarter to stand along y, the axis the "
+                 "view normalisation and the rotation views turn about (dataset.vertical_axis=y keeps them as "
+                 "stored)", ds.origin, AXES[axis])
     return axis
 
 

@@ -73,9 +73,10 @@ class SkeletonDataModule(L.LightningDataModule):
     def __init__(self, prepared: PreparedDataset, train_split: str, test_split: str, batch_size: int,
                  num_workers: int = 0, seed: int = 0, drop_last: bool = True,
                  label_fraction: float = 1.0, split_indices: tuple[np.ndarray, np.ndarray] | None = None,
-                 subset: str = "balanced") -> None:
+                 subset: str = "balanced", vertical_axis: int = 1) -> None:
         super().__init__()
         self.prepared = prepared
+        self.vertical_axis = vertical_axis  # the axis the bodies stand along (data/checks.py), for the model input
         if split_indices is not None:  # already-selected splits (e.g. a labelled subset of another module's)
             self.train_idx, self.test_idx = split_indices
         else:
