@@ -129,6 +129,31 @@ def test_pyskl_clips_run_from_their_first_to_their_last_frame_with_a_body(tmp_pa
     assert s["skipped"][0]["reason"] == "empty sequence: every keypoint is zero"
     assert any(n.startswith("4 clip(s) start or end with frames where every keypoint") for n in s["notes"])
 
+
+def test_labels_written_as_class_names(tmp_path):
+    """Class-name labels get ids in sorted order (recorded as the class names), or by the pickle's class_names;
+    a name outside class_names, or names mixed with ids, is refused naming the file."""
+    rng = np.random.default_rng(6)
+    stick5 = {"name": "stick5", "num_joints": 5, "bones": [[0, 1], [1, 1], [2, 1], [3, 2], [4, 2]], "center": 1}
+    names = ["walk", "run", "sit", "walk", "run", "jump"]
+    anns = [{**fx.pyskl_annotation(rng, f"c{i}", 0, 12, bodies=1, joints=5), "label": n} for i, n in enumerate(names)]
+    split = {"train": ["c0", "c1", "c2", "c3"], "test": ["c4", "c5"]}
+    ds = open_dataset(fx.write_pyskl(tmp_path / "named.pkl", anns, split), format="custom", layout=stick5)
+    assert ds.num_classes == 4 and ds.class_names == ["jump", "run", "sit", "walk"]
+    assert ds.labels.tolist() == [3, 1, 2, 3, 1, 0]
+    declared = tmp_path / "declared.pkl"
+    with open(declared, "wb") as f:
+        pickle.dump({"split": split, "annotations": anns, "class_names": ["walk", "run", "sit", "jump", "wave"]}, f)
+    ds = open_dataset(declared, format="custom", layout=stick5)
+    assert ds.num_classes == 5 and ds.labels.tolist() == [0, 1, 2, 0, 1, 3]
+    with open(declared, "wb") as f:
+        pickle.dump({"split": split, "annotations": anns, "class_names": ["walk", "run", "sit"]}, f)
+    with pytest.raises(DataFormatError, match="declared.pkl: label 'jump' is not one of the pickle's class_names"):
+        open_dataset(declared, format="custom", layout=stick5)
+    anns[5]["label"] = 2
+    with pytest.raises(DataFormatError, match="mixed.pkl: some labels are class names, others are not"):
+        open_dataset(fx.write_pyskl(tmp_path / "mixed.pkl", anns, split), format="custom", layout=stick5)
+
 def test_custom_layout(tmp_path):
     rng = np.random.default_rng(3)
     layout = {"name": "stick5", "num_joints": 5, "bones": [[1, 2], [2, 2], [3, 2], [4, 3], [5, 3]], "center": 2,

@@ -358,6 +358,25 @@ def _declared_classes(path: Path, obj: Mapping, num_classes: int | None,
     return num_classes, None
 
 
+def _class_name_labels(path: Path, obj: Mapping) -> tuple[Mapping, dict[str, int]]:
+    """Labels written as class names: their ids, by the pickle's `class_names` when it has them (every label must be
+    one), else the names in sorted order (then recorded as the pickle's `class_names`). Labels that are ids: no ids."""
+    labels = [a["label"] for a in obj["annotations"] if isinstance(a, Mapping) and "label" in a]
+    named = [lab for lab in labels if isinstance(lab, str)]
+    if not named:
+        return obj, {}
+    if len(named) != len(labels):
+        raise DataFormatError(f"{path}: some labels are class names, others are not (e.g. {named[0]!r} and "
+                              f"{next(lab for lab in labels if not isinstance(lab, str))!r}): use one kind")
+    if obj.get("class_names") is None:
+        obj = {**obj, "class_names": sorted(set(named))}
+    names = [str(n) for n in obj["class_names"]]
+    unknown = sorted(set(named) - set(names))
+    if unknown:
+        raise DataFormatError(f"{path}: label {unknown[0]!r} is not one of the pickle's class_names ({len(names)})")
+    return obj, {n: i for i, n in enumerate(names)}
+
+
 def _build_pyskl(out: Path, path: Path, layout: Any, num_classes: int | None, name: str | None, options: dict,
                  fp: dict, n_files: int, require_classes: bool = False, *, max_bodies: int | None,
                  min_body_share: float) -> Path:
@@ -367,6 +386,7 @@ def _build_pyskl(out: Path, path: Path, layout: Any, num_classes: int | None, na
     if not isinstance(obj["split"], Mapping):
         raise DataFormatError(f"{path}: 'split' must map split names to lists of frame_dir")
     summary = Summary(name or path.stem, [path], options)
+    obj, class_ids = _class_name_labels(path, obj)
     anns = []
     dims: set[tuple[int, int]] = set()
     seen: dict[str, int] = {}
@@ -394,8 +414,8 @@ def _build_pyskl(out: Path, path: Path, layout: Any, num_classes: int | None, na
             mm, tt, vv, cc = (int(x) for x in np.argwhere(~np.isfinite(kp))[0])
             raise DataFormatError(f"{path}: {fd}: non-finite coordinate (NaN/inf) at body {mm}, frame {tt}, "
                                   f"joint {vv}, channel {cc}")
-        label = a["label"]
-        if isinstance(label, (bool, float)) or int(label) != label or int(label) < 0:
+        label = class_ids.get(a["label"], a["label"]) if isinstance(a["label"], str) else a["label"]
+        if isinstance(label, (bool, float, str)) or int(label) != label or int(label) < 0:
             raise DataFormatError(f"{path}: {fd}: label {label!r} is not a 0-based class id")
         score = _scores(path, fd, a, kp)
         seen_frames = np.flatnonzero(np.any(kp != 0, axis=(0, 2, 3)))
