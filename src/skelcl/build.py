@@ -31,7 +31,7 @@ from skelcl.config import (
 )
 from skelcl.config_tree import check_tree, small_data_declarations
 from skelcl.cpu_precision import warn_if_bf16_emulated
-from skelcl.data.checks import warn_coordinates, warn_label_gaps
+from skelcl.data.checks import warn_coordinates, warn_label_gaps, warn_no_shoulders
 from skelcl.data.datamodule import SkeletonDataModule
 from skelcl.divergence import DivergenceGuard
 from skelcl.interruption import InterruptCheckpoint
@@ -161,6 +161,7 @@ def build_datamodule(ds: DatasetConfig, cache_dir: str, batch_size: int, seed: i
                             max_bodies=ds.max_bodies, min_body_share=ds.min_body_share, **options)
     warn_label_gaps(prepared)
     vertical_axis = warn_coordinates(prepared, ds.vertical_axis)
+    warn_no_shoulders(prepared, ds.normalize)
     train_split, test_split = ds.split_names
     return SkeletonDataModule(prepared, train_split, test_split, batch_size=batch_size, num_workers=ds.num_workers,
                               seed=seed, label_fraction=label_fraction, drop_last=drop_last,

@@ -136,3 +136,18 @@ def test_the_combined_check_runs_both_on_one_sample(caplog):
         assert warn_coordinates(SimpleNamespace(data=with_third(xy, scores), origin="openpose.pkl")) == 1
     messages = [r.getMessage() for r in caplog.records]
     assert len(messages) == 2 and "tallest along z" in messages[0] and "detection score" in messages[1]
+
+
+def test_a_layout_without_shoulders_is_warned_about_when_clips_are_to_face_plus_x(caplog):
+    from skelcl.data.checks import warn_no_shoulders
+    from skelcl.data.layouts import KINECT20
+
+    bare = SimpleNamespace(name="bare", shoulders=None)
+    with caplog.at_level(logging.WARNING, logger="skelcl"):
+        assert warn_no_shoulders(SimpleNamespace(data=standing_people(), origin="mine.pkl", layout=bare), "sequence")
+        assert not warn_no_shoulders(SimpleNamespace(data=standing_people(), origin="mine.pkl", layout=bare), "frame")
+        assert not warn_no_shoulders(SimpleNamespace(data=standing_people(), origin="k.pkl", layout=KINECT20),
+                                     "sequence")
+        assert not warn_no_shoulders(SimpleNamespace(data=image_keypoints(), origin="p.pkl", layout=bare), "sequence")
+    (record,) = caplog.records
+    assert "mine.pkl" in record.getMessage() and "layout 'bare' names no shoulders" in record.getMessage()

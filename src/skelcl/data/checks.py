@@ -55,6 +55,17 @@ def warn_coordinates(ds: PreparedDataset, vertical_axis: str = "auto", sample: i
     return resolve_vertical_axis(ds, vertical_axis, tallest=tallest_axis(ds, clips=clips))
 
 
+def warn_no_shoulders(ds: PreparedDataset, normalize: str) -> bool:
+    """Warn when 3-D clips get the per-clip normalisation but the layout names no shoulders: the turn to face +x,
+    what makes clips filmed from different sides alike, is skipped and the clips are only centred and scaled."""
+    unturned = normalize == "sequence" and ds.data.shape[1] == 3 and ds.layout.shoulders is None
+    if unturned:
+        log.warning("%s: layout '%s' names no shoulders, so dataset.normalize=sequence only centres and scales the "
+                    "clips and does not turn them to face +x: add `shoulders: [left, right]` to the layout",
+                    ds.origin, ds.layout.name)
+    return unturned
+
+
 def tallest_axis(ds: PreparedDataset, sample: int = 256, clips: np.ndarray | None = None) -> int | None:
     """The axis 3-D bodies clearly stand along: the largest median extent when it is 1.5x y's (a standing person is
     3x taller than wide), else y, so that figures with no dominant axis (random test data, people lying down) stay
