@@ -414,8 +414,8 @@ def _build_pyskl(out: Path, path: Path, layout: Any, num_classes: int | None, na
             mm, tt, vv, cc = (int(x) for x in np.argwhere(~np.isfinite(kp))[0])
             raise DataFormatError(f"{path}: {fd}: non-finite coordinate (NaN/inf) at body {mm}, frame {tt}, "
                                   f"joint {vv}, channel {cc}")
-        label = class_ids.get(a["label"], a["label"]) if isinstance(a["label"], str) else a["label"]
-        if isinstance(label, (bool, float, str)) or int(label) != label or int(label) < 0:
+        label = class_ids[a["label"]] if isinstance(a["label"], str) else a["label"]
+        if isinstance(label, (bool, float)) or int(label) != label or int(label) < 0:
             raise DataFormatError(f"{path}: {fd}: label {label!r} is not a 0-based class id")
         score = _scores(path, fd, a, kp)
         seen_frames = np.flatnonzero(np.any(kp != 0, axis=(0, 2, 3)))
