@@ -47,7 +47,7 @@ def test_data_standing_along_another_axis_is_turned_upright(caplog, order, axis)
     with caplog.at_level(logging.INFO, logger="skelcl"):
         assert vertical(data, origin="mocap.pkl") == "xyz".index(axis)
     (record,) = caplog.records
-    assert record.levelno == logging.INFO
+    assert record.levelno == logging.WARNING
     assert "mocap.pkl" in record.getMessage() and f"stand along {axis}" in record.getMessage()
 
 
@@ -124,8 +124,8 @@ def test_depth_passes_silently(caplog, shift):
 
 
 def test_the_combined_check_runs_both_on_one_sample(caplog):
-    """What the entry point calls: z-up mocap is found standing along z (and with vertical_axis=y warned about), an
-    (x, y, score) channel is warned about."""
+    """What the entry point calls: z-up mocap is found standing along z (turned, or with vertical_axis=y kept; a
+    warning either way), an (x, y, score) channel is warned about."""
     from skelcl.data.checks import warn_coordinates
 
     xy = image_keypoints()
@@ -135,7 +135,8 @@ def test_the_combined_check_runs_both_on_one_sample(caplog):
         assert warn_coordinates(mocap) == 2 and warn_coordinates(mocap, "y") == 1
         assert warn_coordinates(SimpleNamespace(data=with_third(xy, scores), origin="openpose.pkl")) == 1
     messages = [r.getMessage() for r in caplog.records]
-    assert len(messages) == 2 and "tallest along z" in messages[0] and "detection score" in messages[1]
+    assert len(messages) == 3 and "stand along z" in messages[0] and "tallest along z" in messages[1]
+    assert "detection score" in messages[2]
 
 
 def test_a_layout_without_shoulders_is_warned_about_when_clips_are_to_face_plus_x(caplog):

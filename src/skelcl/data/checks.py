@@ -94,10 +94,10 @@ def resolve_vertical_axis(ds: PreparedDataset, setting: str, tallest: int | None
         log.warning("%s: the bodies are tallest along %s, but dataset.vertical_axis=%s: the per-clip view "
                     "normalisation and the rotation views will turn about %s (dataset.vertical_axis=auto follows the "
                     "data)", ds.origin, AXES[tallest], setting, setting)
-    elif setting == "auto" and axis != 1:
-        log.info("%s: the bodies stand along %s: the model input turns them a quarter to stand along y, the axis the "
-                 "view normalisation and the rotation views turn about (dataset.vertical_axis=y keeps them as "
-                 "stored)", ds.origin, AXES[axis])
+    elif setting == "auto" and axis != 1:  # a warning: data of people mostly lying down would be turned too
+        log.warning("%s: the bodies stand along %s: the model input turns them a quarter to stand along y, the axis "
+                    "the view normalisation and the rotation views turn about (dataset.vertical_axis=y keeps them as "
+                    "stored, e.g. if they mostly lie down)", ds.origin, AXES[axis])
     return axis
 
 
