@@ -16,6 +16,8 @@ data would be (the layout travels as a YAML file, not as a built-in name).
         --pose-layout coco17 --bystanders 3
     python scripts/export_custom.py data/nucla out/pairs15 --train subject=1,2,3,4,5,6 --test subject=7,8,9,10 \
         --max-train 225 --frame-rate 0.5 --joints 4,3,2,5,6,8,9,10,12,13,14,16,17,18,20 --pair --unit-box
+    python scripts/export_custom.py data/nucla out/xview_pad --train view=1,2 --test view=3 --pad
+    python scripts/export_custom.py data/nucla out/xview_zup --train view=1,2 --test view=3 --z-up
 then: python -m skelcl.train dataset=custom dataset.root=out/v1v2.pkl dataset.layout=out/v1v2_layout.yaml \
           dataset.split=main
 """
@@ -185,6 +187,23 @@ def _with_bystanders(kp: np.ndarray, clip, candidates: np.ndarray, k: int,
     return np.concatenate(bodies, axis=0)[order], np.concatenate(conf)[order]
 
 
+def z_up(kp: np.ndarray) -> np.ndarray:
+    """3-D keypoints [..., 3] turned a quarter about x, (x, y, z) -> (x, -z, y): y-up clips as a z-up motion-capture
+    system writes them."""
+    return np.stack([kp[..., 0], -kp[..., 2], kp[..., 1]], axis=-1)
+
+
+def pad_to_longest(annotations: list[dict]) -> None:
+    """Zero-pad every clip (and its keypoint_score) to the longest, in place: how (N, C, T, V, M) arrays store clips."""
+    t = max(a["total_frames"] for a in annotations)
+    for a in annotations:
+        extra = t - a["total_frames"]
+        a["keypoint"] = np.pad(a["keypoint"], ((0, 0), (0, extra), (0, 0), (0, 0)))
+        if "keypoint_score" in a:
+            a["keypoint_score"] = np.pad(a["keypoint_score"], ((0, 0), (0, extra), (0, 0)))
+        a["total_frames"] = t
+
+
 def _to_unit_box(keypoints: list[np.ndarray]) -> None:
     """Rescale every coordinate axis, in place, to [0, 1] over all present joints of all clips."""
     present = [(k != 0).any(axis=-1) for k in keypoints]
@@ -228,7 +247,13 @@ def main() -> None:
                     help="add K people in the background of every clip (other clips of the same part, 1.5-3 m to "
                          "the side, seen in part of the frames, lower keypoint_score with --image-2d), the bodies "
                          "stored in a random order: a pose estimator's detections of a filmed scene")
+    ap.add_argument("--z-up", action="store_true",
+                    help="write 3-D clips turned a quarter about x, (x, y, z) -> (x, -z, y), as z-up motion capture")
+    ap.add_argument("--pad", action="store_true",
+                    help="zero-pad every clip to the longest written, as (N, C, T, V, M) arrays store them")
     args = ap.parse_args()
+    if args.z_up and args.image_2d:
+        raise SystemExit("--z-up turns 3-D clips; --image-2d writes 2-D ones")
     if args.bystanders < 0:
         raise SystemExit(f"--bystanders must be >= 0, got {args.bystanders}")
     if not 0 <= args.miss < 1:
@@ -270,6 +295,8 @@ def main() -> None:
                 kp, conf = _with_bystanders(kp, clip, idx[idx != i], args.bystanders, crowd_rng)
             if args.frame_rate != 1:
                 kp = resample_time(kp, args.frame_rate)
+            if args.z_up:
+                kp = z_up(kp)
             name = f"{p.names[i]}"
             ann = {"frame_dir": name, "label": int(p.labels[i]), "total_frames": kp.shape[1],
                    "keypoint": kp.astype(np.float32)}
@@ -286,6 +313,8 @@ def main() -> None:
             split[part].append(name)
     if args.unit_box:
         _to_unit_box([a["keypoint"] for a in annotations])
+    if args.pad:
+        pad_to_longest(annotations)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out.with_suffix(".pkl"), "wb") as f:

@@ -152,3 +152,18 @@ def test_pose_layout_keeps_named_joints_and_places_the_face_around_the_head():
     assert ntu[0, 0, neck, 0] == NTU25.joint_names.index("spine_shoulder") + 1  # the shoulders' midpoint, not "neck"
     with pytest.raises(SystemExit, match="has no joint for .*'left_elbow'"):
         script.to_pose_layout(kp, dataclasses.replace(kinect20, joint_names=()), COCO17)  # nameless: nothing to map
+
+
+def test_z_up_and_padding_write_clips_as_motion_capture_and_arrays_store_them():
+    script = load_script()
+    rng = np.random.default_rng(3)
+    kp = rng.normal(size=(1, 5, 4, 3)).astype(np.float32)
+    turned = script.z_up(kp)
+    assert np.array_equal(turned[..., 2], kp[..., 1]) and np.array_equal(turned[..., 1], -kp[..., 2])
+    np.testing.assert_allclose(np.linalg.norm(turned, axis=-1), np.linalg.norm(kp, axis=-1), rtol=1e-6)
+    anns = [{"total_frames": t, "keypoint": np.ones((1, t, 4, 3), np.float32),
+             "keypoint_score": np.ones((1, t, 4), np.float32)} for t in (3, 7)]
+    script.pad_to_longest(anns)
+    assert [a["total_frames"] for a in anns] == [7, 7] and anns[0]["keypoint"].shape == (1, 7, 4, 3)
+    assert anns[0]["keypoint_score"].shape == (1, 7, 4) and not anns[0]["keypoint"][:, 3:].any()
+    assert anns[0]["keypoint"][:, :3].all() and anns[1]["keypoint"].all()
