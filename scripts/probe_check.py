@@ -15,11 +15,9 @@ import torch
 import yaml
 
 from skelcl.config import LinearConfig
-from skelcl.eval.features import files_in_write_order
+from skelcl.eval.features import WRITE_ORDER, files_in_write_order
 from skelcl.eval.linear import train_linear
 from skelcl.eval.logistic import fit_logistic_cv
-
-ENCODERS = ("pretrained", "floor")  # the order a run writes its feature files in
 
 
 def load(run: Path, which: str, index: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -56,7 +54,7 @@ def main() -> None:
     written = min(len(files_in_write_order(args.run_dir / "features", w)) for w in ("train", "test"))
     if written == 0:
         raise SystemExit(f"{args.run_dir}/features has no train and test features: run a linear or knn protocol first")
-    names = ENCODERS[: min(written, len(ENCODERS))]
+    names = WRITE_ORDER[: min(written, len(WRITE_ORDER))]
     columns = [probe_cells(args.run_dir, i, linear) for i in range(len(names))]
     print(f"| probe | {' | '.join(names)} |\n|---|{'---|' * len(names)}")
     for r, probe in enumerate(PROBES):

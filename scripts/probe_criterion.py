@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from skelcl.eval.features import files_in_write_order
+from skelcl.eval.features import WRITE_ORDER, files_in_write_order
 from skelcl.eval.logistic import C_GRID, cv_fold_count
 
 
@@ -85,7 +85,7 @@ def main() -> None:
     ap.add_argument("run_dir", type=Path)
     args = ap.parse_args()
     warnings.filterwarnings("ignore", category=UserWarning)
-    for name, path in zip(("pretrained", "floor"), feature_files(args.run_dir)):
+    for name, path in zip(WRITE_ORDER, feature_files(args.run_dir)):
         d = torch.load(path)
         x, y = d["features"].double().numpy(), d["labels"].numpy()
         per_class = len(y) / len(np.unique(y))

@@ -30,18 +30,23 @@ def test_the_pretrained_features_are_read_not_the_floors(tmp_path):
     assert bool((x == 1.0).all()) and y.tolist() == [0, 1, 0, 1]
 
 
+def write_run_features(run: Path, clips: int, dim: int, classes: int, spread: float, rows: dict[str, slice]) -> None:
+    """Cached features as a run writes them: the pretrained encoder's first (class means `spread` apart), then the
+    floor's (no class signal); `rows`: which clips go to each split's file."""
+    g = torch.Generator().manual_seed(0)
+    feats = run / "features"
+    feats.mkdir()
+    y = torch.arange(clips) % classes
+    for when, shift in enumerate((spread, 0.0)):
+        x = torch.randn(clips, dim, generator=g) + shift * torch.nn.functional.one_hot(y, dim).float()
+        for which, part in rows.items():
+            path = feats / f"{which}-{when}.pt"
+            torch.save({"features": x[part], "labels": y[part], "key": str(when)}, path)
+            os.utime(path, (1_000_000 + when, 1_000_000 + when))
+
 
 def test_probe_check_reads_the_pretrained_and_the_floor_features_in_two_columns(tmp_path, capsys, monkeypatch):
-    g = torch.Generator().manual_seed(0)
-    feats = tmp_path / "features"
-    feats.mkdir()
-    y = torch.arange(60) % 3
-    for when, spread in enumerate((4.0, 0.0)):  # separable pretrained features; the floor's carry no class signal
-        x = torch.randn(60, 6, generator=g) + spread * torch.nn.functional.one_hot(y, 6).float()
-        for which, rows in (("train", slice(0, 45)), ("test", slice(45, 60))):
-            path = feats / f"{which}-{when}.pt"
-            torch.save({"features": x[rows], "labels": y[rows], "key": str(when)}, path)
-            os.utime(path, (1_000_000 + when, 1_000_000 + when))
+    write_run_features(tmp_path, 60, 6, 3, 4.0, {"train": slice(0, 45), "test": slice(45, 60)})
     (tmp_path / "config.yaml").write_text("protocol:\n  linear: {solver: logistic, epochs: 20}\n")
     monkeypatch.setattr(sys, "argv", ["probe_check.py", str(tmp_path)])
     load_script().main()
@@ -51,17 +56,10 @@ def test_probe_check_reads_the_pretrained_and_the_floor_features_in_two_columns(
         pretrained, floor = (float(cell.split()[0]) for cell in line.strip("| ").split(" | ")[1:])
         assert pretrained > 90 and floor < 60, line
 
+
 def test_nested_cv_compares_the_criteria_on_the_training_split(tmp_path, capsys, monkeypatch):
     probe_criterion = load_script("probe_criterion")
-    g = torch.Generator().manual_seed(0)
-    feats = tmp_path / "features"
-    feats.mkdir()
-    y = torch.arange(40) % 4
-    for when, spread in enumerate((3.0, 0.0)):  # separable pretrained features; the floor's carry no class signal
-        x = torch.randn(40, 8, generator=g) + spread * torch.nn.functional.one_hot(y, 8).float()
-        path = feats / f"train-{when}.pt"
-        torch.save({"features": x, "labels": y, "key": str(when)}, path)
-        os.utime(path, (1_000_000 + when, 1_000_000 + when))
+    write_run_features(tmp_path, 40, 8, 4, 3.0, {"train": slice(None)})
     (tmp_path / "features" / "test-0.pt").write_bytes(b"never read")
     monkeypatch.setattr(sys, "argv", ["probe_criterion.py", str(tmp_path)])
     probe_criterion.main()

@@ -71,6 +71,10 @@ def cached_features(model, datamodule, which: str, cache_dir: str | Path | None,
     return feats, labels
 
 
+#: the encoders whose features a run caches, in the order it writes them (`files_in_write_order`)
+WRITE_ORDER = ("pretrained", "floor")
+
+
 def files_in_write_order(cache_dir: str | Path, which: str) -> list[Path]:
     """`which`'s cached feature files, oldest first: in a run directory the pretrained encoder's come first, the
     random-encoder floor's (measured after the protocols) after them."""
