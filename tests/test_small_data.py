@@ -324,8 +324,8 @@ def test_mirror_goes_into_every_geometric_view_once(method):
 
 def test_a_first_frames_method_strides_through_long_clips():
     """AS-CAL takes the first T frames: on a recording at 12x N-UCLA's frame rate (median 372 frames) the rule takes
-    every 3rd frame so that its window holds the median clip, as it does at the native rate; a resampling method, and
-    clips that already fit, keep every frame."""
+    every 3rd frame so that its window holds the median clip, as it does at the native rate (without a recurrent
+    encoder's window length: AS-CAL on ST-GCN); a resampling method, and clips that already fit, keep every frame."""
     def recipe(median, temporal, **rule):
         return derive(SmallDataConfig(**rule), clips=1019, median_length=median, frames=150, batch_size=32,
                       queue_size=500, momentum=0.999, projector="none", normalized=False, temporal=temporal)
@@ -339,6 +339,47 @@ def test_a_first_frames_method_strides_through_long_clips():
     cfg = compose_config(["method=ascal"])
     apply(cfg, fast)
     assert (cfg.method.clip.stride, cfg.method.clip.frames, cfg.method.clip.temporal) == (3, 120, "first")
+
+
+def test_a_recurrent_first_frames_encoder_gets_a_window_of_most_clips():
+    """An LSTM taking the first T frames: T stays the median's, the stride grows until T steps hold the length nine in
+    ten clips are at most (N-UCLA: median 34, 90th percentile 84 -> 30 steps of every 3rd frame); a 10 fps recording
+    of the same clips gets the same window in time; a hand-fixed stride or T wins; without a window length (ST-GCN
+    in AS-CAL) the median window as before."""
+    def recipe(median, window, **rule):
+        return derive(SmallDataConfig(**rule), clips=1019, median_length=median, frames=150, batch_size=32,
+                      queue_size=500, momentum=0.999, projector="none", normalized=False, temporal="first",
+                      window_length=window)
+
+    native = recipe(34, 84)
+    assert (native.frames, native.stride) == (30, 3) and "30 frames (stride 3)" in native.describe()
+    assert (recipe(11, 28).frames, recipe(11, 28).stride) == (20, 2)  # 10 fps: 40 frames = 120 at 30 fps
+    assert (recipe(408, 1008).frames, recipe(408, 1008).stride) == (150, 7)  # 360 fps
+    assert (recipe(34, 30).frames, recipe(34, 30).stride) == (30, 1)  # every clip fits already
+    assert (recipe(34, 84, stride=1).frames, recipe(34, 84, stride=1).stride) == (30, 1)
+    assert (recipe(34, 84, frames=60).frames, recipe(34, 84, frames=60).stride) == (60, 2)
+    assert (recipe(34, None).frames, recipe(34, None).stride) == (30, 1)
+    with pytest.raises(ValueError, match="window_share"):
+        SmallDataConfig(window_share=1.5)
+
+
+def test_only_a_recurrent_encoder_gets_the_long_window(tmp_path):
+    """Through the run's assembly: AS-CAL's LSTM strides to hold `window_share` of the training clips, AS-CAL on
+    ST-GCN keeps the median window, and window_share=0.5 gives the LSTM the median window too."""
+    from skelcl.build import apply_small_data_rule, build_datamodule, validate
+    from tests.conftest import compose_train
+
+    def recipe(*overrides):
+        cfg = compose_train(["method=ascal", "dataset.options.num_subjects=4", "small_data.frames=20", *overrides],
+                            tmp_path, tmp_path / "cache")
+        dm = build_datamodule(validate(cfg).dataset, cfg.cache_dir, 16, 0)
+        return apply_small_data_rule(cfg, dm), dm.prepared.lengths[dm.train_idx]
+
+    lstm, lengths = recipe()
+    assert lstm.stride == max(1, math.ceil(np.quantile(lengths, 0.9) / 20)) > 1
+    assert recipe("encoder=stgcn", "method.model.projector=mlp", "method.model.normalize=true")[0].stride == max(
+        1, math.ceil(np.median(lengths) / 150))
+    assert recipe("small_data.window_share=0.5")[0].stride == max(1, math.ceil(np.median(lengths) / 20))
 
 
 def test_unnormalised_embeddings_get_normalised():

@@ -34,6 +34,7 @@ from skelcl.cpu_precision import warn_if_bf16_emulated
 from skelcl.data.checks import warn_coordinates, warn_label_gaps, warn_no_shoulders
 from skelcl.data.datamodule import SkeletonDataModule
 from skelcl.divergence import DivergenceGuard
+from skelcl.encoders.rnn import RNNEncoder
 from skelcl.interruption import InterruptCheckpoint
 from skelcl.small_data import CHECKPOINT_EVERY, SmallDataConfig
 
@@ -207,12 +208,18 @@ def apply_small_data_rule(cfg: DictConfig, dm: SkeletonDataModule):
                     channels=int(dm.prepared.shape[1]), has_pairs=bool(dm.layout.pairs),
                     normalized=bool(model.get("normalize", True)),
                     temporal=str(cfg.method.clip.get("temporal", "resize")),
-                    budget=budget, turn_2d=turn_2d)
+                    budget=budget, turn_2d=turn_2d,
+                    window_length=float(np.quantile(lengths, rule.window_share)) if _recurrent(cfg.encoder) else None)
     apply(cfg, recipe)
     dm.batch_size = recipe.batch_size
     dm.epoch_clips = recipe.epoch_clips
     dm.drop_last = dm.drop_last and clips >= recipe.batch_size
     return recipe
+
+
+def _recurrent(encoder: DictConfig) -> bool:
+    """Whether the encoder reads a clip one frame per step (the small-data rule gives it a window of most clips)."""
+    return issubclass(get_class(encoder._target_), RNNEncoder)
 
 
 def build_method(run: RunConfig, dm: SkeletonDataModule, epochs: int):

@@ -233,7 +233,8 @@ def test_pyskl_bad(tmp_path):
     kp = a["keypoint"].copy()
     kp[0, 4, 2, 1] = np.nan
     fx.write_pyskl(p, [dict(a, keypoint=kp)], {})
-    with pytest.raises(DataFormatError, match="non-finite coordinate .* body 0, frame 4, joint 2, channel 1"):
+    nan = "non-finite coordinate .* body 0, frame 4, joint 2, channel 1; if NaN marks a joint .* write it as 0"
+    with pytest.raises(DataFormatError, match=nan):
         open_dataset(p, format="pyskl")
     p.write_bytes(b"not a pickle")
     with pytest.raises(DataFormatError, match="p.pkl: cannot read the pickle"):

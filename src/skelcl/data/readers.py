@@ -413,7 +413,8 @@ def _build_pyskl(out: Path, path: Path, layout: Any, num_classes: int | None, na
         if not np.isfinite(kp).all():
             mm, tt, vv, cc = (int(x) for x in np.argwhere(~np.isfinite(kp))[0])
             raise DataFormatError(f"{path}: {fd}: non-finite coordinate (NaN/inf) at body {mm}, frame {tt}, "
-                                  f"joint {vv}, channel {cc}")
+                                  f"joint {vv}, channel {cc}; if NaN marks a joint that was not found, write it as 0 "
+                                  "(np.nan_to_num(keypoint, nan=0.0)): a joint at exactly 0 is a missed joint")
         label = class_ids[a["label"]] if isinstance(a["label"], str) else a["label"]
         if isinstance(label, (bool, float)) or int(label) != label or int(label) < 0:
             raise DataFormatError(f"{path}: {fd}: label {label!r} is not a 0-based class id")
