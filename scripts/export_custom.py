@@ -18,6 +18,7 @@ data would be (the layout travels as a YAML file, not as a built-in name).
         --max-train 225 --frame-rate 0.5 --joints 4,3,2,5,6,8,9,10,12,13,14,16,17,18,20 --pair --unit-box
     python scripts/export_custom.py data/nucla out/xview_pad --train view=1,2 --test view=3 --pad
     python scripts/export_custom.py data/nucla out/xview_zup --train view=1,2 --test view=3 --z-up
+    python scripts/export_custom.py data/nucla out/xview_tail --train view=1,2 --test view=3 --mixed-rate 0.2,12
 then: python -m skelcl.train dataset=custom dataset.root=out/v1v2.pkl dataset.layout=out/v1v2_layout.yaml \
           dataset.split=main
 """
@@ -227,6 +228,9 @@ def main() -> None:
     ap.add_argument("--frame-rate", type=float, default=1.0, metavar="K",
                     help="write every clip as recorded at K x its frame rate (K x the frames, interpolated; K < 1 "
                          "for a lower rate)")
+    ap.add_argument("--mixed-rate", default=None, metavar="P,K",
+                    help="write a seeded share P of the clips as recorded at K x the frame rate, the others as they "
+                         "are: a collection from cameras at two frame rates (clip lengths with a long tail)")
     ap.add_argument("--joints", default=None, metavar="J1,J2,...",
                     help="keep these joints (1-based, in this order; the layout follows), as a sensor with fewer "
                          "joints would record")
@@ -260,7 +264,11 @@ def main() -> None:
         raise SystemExit(f"--miss must be in [0, 1), got {args.miss}")
     if args.frame_rate <= 0:
         raise SystemExit(f"--frame-rate must be > 0, got {args.frame_rate}")
+    mixed = None if args.mixed_rate is None else tuple(float(x) for x in args.mixed_rate.split(","))
+    if mixed is not None and (len(mixed) != 2 or not 0 < mixed[0] <= 1 or mixed[1] <= 0):
+        raise SystemExit(f"--mixed-rate takes P,K with 0 < P <= 1 and K > 0, got {args.mixed_rate}")
     rng = np.random.default_rng(args.seed + 1)  # the misses' draws (--max-train's sample uses args.seed)
+    rate_rng = np.random.default_rng(args.seed + 4)  # --mixed-rate's draws
 
     p = load_prepared(args.prepared)
     meta = {f: np.asarray(p.meta_fields[f]) for f in p.meta_fields}
@@ -295,6 +303,8 @@ def main() -> None:
                 kp, conf = _with_bystanders(kp, clip, idx[idx != i], args.bystanders, crowd_rng)
             if args.frame_rate != 1:
                 kp = resample_time(kp, args.frame_rate)
+            if mixed is not None and rate_rng.random() < mixed[0]:
+                kp = resample_time(kp, mixed[1])
             if args.z_up:
                 kp = z_up(kp)
             name = f"{p.names[i]}"

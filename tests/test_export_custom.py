@@ -167,3 +167,39 @@ def test_z_up_and_padding_write_clips_as_motion_capture_and_arrays_store_them():
     assert [a["total_frames"] for a in anns] == [7, 7] and anns[0]["keypoint"].shape == (1, 7, 4, 3)
     assert anns[0]["keypoint_score"].shape == (1, 7, 4) and not anns[0]["keypoint"][:, 3:].any()
     assert anns[0]["keypoint"][:, :3].all() and anns[1]["keypoint"].all()
+
+
+def test_mixed_rate_writes_a_seeded_share_of_the_clips_at_another_frame_rate(tmp_path, monkeypatch):
+    """`--mixed-rate P,K`: a collection from cameras at two frame rates. About a share P of the clips come out K times
+    longer (the same motion, interpolated), the rest as stored, the same clips for the same seed."""
+    import pickle
+    import sys
+
+    from skelcl.data.formats import PreparedWriter
+    from skelcl.data.layouts import NTU25
+
+    rng = np.random.default_rng(0)
+    with PreparedWriter(tmp_path / "ds", 40, 10, NTU25, 1) as w:
+        for i in range(40):
+            w.write(i, rng.normal(size=(3, 10, 25, 1)).astype(np.float32), i % 2, f"s{i:03d}", 10, view=1 + i % 2)
+        w.commit({}, num_classes=2)
+    script = load_script()
+
+    def export(stem, *extra):
+        monkeypatch.setattr(sys, "argv", ["export_custom.py", str(tmp_path / "ds"), str(tmp_path / stem),
+                                          "--train", "view=1", "--test", "view=2", *extra])
+        script.main()
+        return pickle.loads((tmp_path / f"{stem}.pkl").read_bytes())["annotations"]
+
+    plain, mixed, again = export("plain"), export("mixed", "--mixed-rate", "0.5,4"), export("again",
+                                                                                             "--mixed-rate", "0.5,4")
+    lengths = [a["total_frames"] for a in mixed]
+    assert set(lengths) == {10, 40} and 10 <= lengths.count(40) <= 30
+    assert lengths == [a["total_frames"] for a in again]
+    for p_, m in zip(plain, mixed):
+        if m["total_frames"] == 10:
+            assert np.array_equal(p_["keypoint"], m["keypoint"])
+        else:  # the same motion: first and last frames kept
+            np.testing.assert_allclose(m["keypoint"][:, [0, -1]], p_["keypoint"][:, [0, -1]], rtol=1e-6)
+    with pytest.raises(SystemExit, match="mixed-rate"):
+        export("bad", "--mixed-rate", "1.5,4")

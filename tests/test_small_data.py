@@ -345,7 +345,7 @@ def test_a_recurrent_first_frames_encoder_gets_a_window_of_most_clips():
     """An LSTM taking the first T frames: T stays the median's, the stride grows until T steps hold the length nine in
     ten clips are at most (N-UCLA: median 34, 90th percentile 84 -> 30 steps of every 3rd frame); a 10 fps recording
     of the same clips gets the same window in time; a hand-fixed stride or T wins; without a window length (ST-GCN
-    in AS-CAL) the median window as before."""
+    in AS-CAL) the median window as before; a stride never leaves the median clip fewer than `median_steps` steps."""
     def recipe(median, window, **rule):
         return derive(SmallDataConfig(**rule), clips=1019, median_length=median, frames=150, batch_size=32,
                       queue_size=500, momentum=0.999, projector="none", normalized=False, temporal="first",
@@ -359,8 +359,14 @@ def test_a_recurrent_first_frames_encoder_gets_a_window_of_most_clips():
     assert (recipe(34, 84, stride=1).frames, recipe(34, 84, stride=1).stride) == (30, 1)
     assert (recipe(34, 84, frames=60).frames, recipe(34, 84, frames=60).stride) == (60, 2)
     assert (recipe(34, None).frames, recipe(34, None).stride) == (30, 1)
+    # a long tail of clip lengths: the median clip keeps 5 steps (stride 4, not 10) and T grows to hold the window
+    assert (recipe(20, 200).frames, recipe(20, 200).stride) == (50, 4)
+    assert (recipe(20, 2000).frames, recipe(20, 2000).stride) == (150, 4)  # up to the method's T
+    assert (recipe(20, 200, median_steps=2).frames, recipe(20, 200, median_steps=2).stride) == (20, 10)
     with pytest.raises(ValueError, match="window_share"):
         SmallDataConfig(window_share=1.5)
+    with pytest.raises(ValueError, match="median_steps"):
+        SmallDataConfig(median_steps=0)
 
 
 def test_only_a_recurrent_encoder_gets_the_long_window(tmp_path):
