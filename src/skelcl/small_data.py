@@ -26,8 +26,8 @@ method's:
             leaves the median clip at least `median_steps` (5) steps, and T grows instead where it would not (clip
             lengths with a long tail): at every 8th / 12th frame N-UCLA's median clip had 4 / 3 steps and read 79.7 /
             78.2 % linear (two seeds; every 3rd-5th: 81.6-83.7). ST-GCN in a
-            first-T method keeps the median window: with the longer one its random floor rose as much as it did (KNN
-            28.5 -> 52.5 % at one seed).
+            first-T method keeps the median window: with the longer one its random encoder gained about as much as the
+            trained one (AS-CAL's objective on ST-GCN ¼: KNN margin +11.2 / +3.7 at two seeds, +19.2 / +5.8 before).
             A view op that counts frames keeps its share of the clip: SkeAttnCLR's part swap pastes 4-7 chunks of 4
             frames of 64 (a quarter to under half of the clip); at 20 frames the same chunks covered 80-100 % of
             it, so the "mixed" query was mostly another clip while its positive stayed this one. Its chunk is scaled
