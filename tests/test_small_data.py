@@ -20,6 +20,13 @@ def nucla_like(**rule) -> object:
                   queue_size=32768, momentum=0.999, projector="mlp")
 
 
+def ascal_like(median: float, temporal: str = "first", window_length: float | None = None, **rule) -> object:
+    """1,019 clips of median length `median` under AS-CAL's recipe (first 150 frames, queue 500, raw embeddings)."""
+    return derive(SmallDataConfig(**rule), clips=1019, median_length=median, frames=150, batch_size=32,
+                  queue_size=500, momentum=0.999, projector="none", normalized=False, temporal=temporal,
+                  window_length=window_length)
+
+
 def test_derivation_for_a_thousand_clips():
     r = nucla_like()
     assert r.frames == 30  # the median length, not the method's 50
@@ -327,8 +334,7 @@ def test_a_first_frames_method_strides_through_long_clips():
     every 3rd frame so that its window holds the median clip, as it does at the native rate (without a recurrent
     encoder's window length: AS-CAL on ST-GCN); a resampling method, and clips that already fit, keep every frame."""
     def recipe(median, temporal, **rule):
-        return derive(SmallDataConfig(**rule), clips=1019, median_length=median, frames=150, batch_size=32,
-                      queue_size=500, momentum=0.999, projector="none", normalized=False, temporal=temporal)
+        return ascal_like(median, temporal=temporal, **rule)
 
     fast = recipe(372, "first")
     assert (fast.stride, fast.frames) == (3, 120) and "120 frames (stride 3)" in fast.describe()
@@ -347,9 +353,7 @@ def test_a_recurrent_first_frames_encoder_gets_a_window_of_most_clips():
     of the same clips gets the same window in time; a hand-fixed stride or T wins; without a window length (ST-GCN
     in AS-CAL) the median window as before; a stride never leaves the median clip fewer than `median_steps` steps."""
     def recipe(median, window, **rule):
-        return derive(SmallDataConfig(**rule), clips=1019, median_length=median, frames=150, batch_size=32,
-                      queue_size=500, momentum=0.999, projector="none", normalized=False, temporal="first",
-                      window_length=window)
+        return ascal_like(median, window_length=window, **rule)
 
     native = recipe(34, 84)
     assert (native.frames, native.stride) == (30, 3) and "30 frames (stride 3)" in native.describe()
