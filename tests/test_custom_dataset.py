@@ -237,6 +237,39 @@ def test_pose_estimator_keypoints_by_layout_name(tmp_path, cache_dir, layout):
     assert records[0].method == "skeattnclr" and 0.0 <= records[0].top1 <= 100.0
 
 
+def test_missed_joints_are_filled_in_time_before_the_model_sees_them(tmp_path, cache_dir):
+    """A pose estimator's missed joints (exactly 0 in a frame where the body has others) reach the model filled from
+    the neighbouring frames that have them (`dataset.fill_missed`, on for custom data); `dataset.fill_missed=false`
+    keeps them at 0. The first-T window (AS-CAL) and the resampled clip (SkeletonCLR) both get the filled joint."""
+
+    from skelcl.build import build_data, build_method
+    from tests.conftest import compose_train
+
+    rng = np.random.default_rng(7)
+    annotations = []
+    for i in range(48):
+        kp = rng.uniform(0.2, 1.0, size=(1, 40, 15, 2)).astype(np.float32)
+        kp[0, 10, 4] = 0  # joint 4 missed in frame 10 of every clip
+        annotations.append({"frame_dir": f"clip{i:04d}", "label": i % 4, "total_frames": 40, "keypoint": kp,
+                            "img_shape": (1, 1)})
+    root = write_custom(tmp_path, "misses", annotations)
+
+    def missed_in_model_input(method, *extra):
+        tiny = [o for o in CUSTOM_TINY if not (method == "ascal" and o.startswith("encoder."))]
+        cfg = compose_train([*tiny, *custom_args(root, "misses", method), *extra], tmp_path, cache_dir)
+        run, dm, _ = build_data(cfg)
+        model = build_method(run, dm, 1)
+        dm.setup("fit")
+        clips = model.inputs.clips(next(iter(dm.train_dataloader())))
+        seen = (clips != 0).any(dim=1)[..., 0]  # (N, T, V): the first body's joints
+        return model.inputs.spec.fill_missed, int((seen.any(dim=2, keepdim=True) & ~seen).sum())
+
+    for method in ("ascal", "skeletonclr"):
+        assert missed_in_model_input(method) == (True, 0)
+        filled, missed = missed_in_model_input(method, "dataset.fill_missed=false")
+        assert not filled and missed > 0
+
+
 def test_z_up_motion_capture_is_turned_to_stand_along_y(tmp_path, cache_dir):
     """`dataset.vertical_axis: auto` finds bodies standing along z and the model input turns them upright before the
     view normalisation; `dataset.vertical_axis=y` keeps them as stored."""

@@ -247,11 +247,12 @@ def build_method(run: RunConfig, dm: SkeletonDataModule, epochs: int):
                                    channels=channels, encoder=encoder_cfg, stream=cfg.stream.name, clip=run.clip,
                                    schedule=run.schedule, run_epochs=epochs, seed=cfg.seed,
                                    center_joint=ds.center_joint, align_shoulders=ds.align_shoulders,
-                                   clip_normalize=ds.normalize, vertical_axis=dm.vertical_axis), **model_cfg)
+                                   clip_normalize=ds.normalize, vertical_axis=dm.vertical_axis,
+                                   fill_missed=ds.fill_missed), **model_cfg)
 
 
 def _method_kwargs(*, layout, num_classes, bodies, channels, encoder, stream, clip, schedule, run_epochs, seed,
-                   center_joint, align_shoulders, clip_normalize, vertical_axis) -> dict:
+                   center_joint, align_shoulders, clip_normalize, vertical_axis, fill_missed) -> dict:
     """What the framework gives every method besides its `method.model` node (parameters of the base
     constructor). These parameter names are the one list of them: `validate` reads it (FRAMEWORK_KWARGS)."""
     return dict(locals())

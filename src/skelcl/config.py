@@ -166,6 +166,7 @@ class DatasetConfig:
     align_shoulders: bool = False
     normalize: str = "frame"  # frame: per-frame center_joint / align_shoulders | sequence: one transform per clip
     vertical_axis: str = "auto"  # 3-D: the axis the bodies stand along, turned to y (auto: the clearly tallest)
+    fill_missed: bool = False  # interpolate missed joints (exact 0 where the body is present) in time
     recipe: str = "auto"  # auto: the small-data rule decides from the split's size | paper: the method's own recipe
     num_workers: int = 0
     num_classes: Any = None  # declared class count, checked against the labels (custom data: required)

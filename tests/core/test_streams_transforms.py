@@ -100,6 +100,27 @@ def test_first_frames_with_a_stride_take_every_sth_frame():
     assert padded[0, 0, :7, 0, 0].tolist() == [0, 3, 6, 9, 12, 15, 18] and torch.count_nonzero(padded[:, :, 7:]) == 0
 
 
+def test_fill_missed_interpolates_a_missed_joint_from_the_frames_that_have_it():
+    """A joint at exactly 0 in a frame whose body has other joints is filled linearly between the nearest frames that
+    have it (the nearest one at the clip's ends); absent bodies, the padding after the clip and a joint the clip
+    never has stay 0; clips without misses come back unchanged."""
+    from skelcl.augment.clips import fill_missed
+
+    x = torch.arange(1.0, 11.0)[None, None, :, None, None].expand(1, 2, 10, 4, 2).clone()
+    x[:, :, 8:] = 0  # the clip ends after frame 7
+    x[..., 1] = 0  # the second body is absent
+    assert torch.equal(fill_missed(x), x)
+    x[:, :, 2:4, 1, 0] = 0  # joint 1 missed in frames 2-3: between frames 1 (2.0) and 4 (5.0)
+    x[:, :, 0, 2, 0] = 0  # joint 2 missed in the first and last frames: the nearest frames that have it
+    x[:, :, 7, 2, 0] = 0
+    x[:, :, :, 3, 0] = 0  # joint 3 never seen
+    out = fill_missed(x)
+    assert out[0, 1, :, 1, 0].tolist() == [1, 2, 3, 4, 5, 6, 7, 8, 0, 0]
+    assert out[0, 0, :, 2, 0].tolist() == [2, 2, 3, 4, 5, 6, 7, 7, 0, 0]
+    assert torch.count_nonzero(out[:, :, :, 3]) == 0 and torch.count_nonzero(out[..., 1]) == 0
+    assert torch.equal(out[:, :, :, 0], x[:, :, :, 0])
+
+
 def test_clip_stride_is_checked():
     from skelcl.config import ClipConfig, ConfigError, checked
 

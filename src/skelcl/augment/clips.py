@@ -47,6 +47,27 @@ def first_frames(x: torch.Tensor, frames: int, stride: int = 1) -> torch.Tensor:
     return F.pad(x, (0, 0, 0, 0, 0, frames - t))
 
 
+def fill_missed(x: torch.Tensor) -> torch.Tensor:
+    """Fill each missed joint (exactly 0 in a frame where its body has other joints: a pose estimator's miss) by
+    linear interpolation in time between the nearest frames that have it, or the nearest one at either end of the
+    clip; a joint the clip never has stays 0, and so do absent bodies and the padding after a clip's end. Resampling,
+    striding and the normalisation then see a joint where the body had one, not a jump to 0 (its centre after the
+    normalisation) in one frame of ten."""
+    seen = (x != 0).any(dim=1)  # (N, T, V, M)
+    missed = seen.any(dim=2, keepdim=True) & ~seen  # no early return on "no misses": that would sync the device
+    t = x.shape[2]
+    step = torch.arange(t, device=x.device).view(1, t, 1, 1).expand_as(seen)
+    prev = torch.where(seen, step, -1).cummax(dim=1).values  # the last frame at or before t that has the joint
+    nxt = torch.where(seen, step, t).flip(1).cummin(dim=1).values.flip(1)  # the first at or after t
+    has_prev, has_next = prev >= 0, nxt < t
+    lo, hi = prev.clamp(min=0), nxt.clamp(max=t - 1)
+    a = torch.gather(x, 2, lo[:, None].expand_as(x))
+    b = torch.gather(x, 2, hi[:, None].expand_as(x))
+    w = ((step - lo) / (hi - lo).clamp(min=1)).to(x.dtype)[:, None]
+    filled = torch.where((has_prev & has_next)[:, None], a + (b - a) * w, torch.where(has_prev[:, None], a, b))
+    return torch.where((missed & (has_prev | has_next))[:, None], filled, x)
+
+
 def _turn_to_plus_x(x: torch.Tensor, vx: torch.Tensor, vz: torch.Tensor) -> torch.Tensor:
     """Rotate x (N, C, ...) about the vertical (y) axis so that the direction (vx, ., vz), broadcastable against
     x[:, 0], points along +x; a vector with no horizontal extent leaves x as it is."""
@@ -140,10 +161,15 @@ class ClipSpec:
     normalize: str = "frame"  # frame: center_joint / align_shoulders per frame | sequence: normalize_sequence
     stride: int = 1  # temporal 'first': every stride-th stored frame
     vertical_axis: int = 1  # the axis the stored bodies stand along (dataset.vertical_axis); turned to y first
+    fill_missed: bool = False  # interpolate missed joints (exact 0 in a frame with the body) from their neighbours
 
 
 def prepare_clips(x: torch.Tensor, lengths: torch.Tensor, spec: ClipSpec, layout: Layout) -> torch.Tensor:
     x = stand_upright(x, spec.vertical_axis)
+    if spec.temporal == "first":
+        x = x[:, :, : spec.frames * spec.stride]  # the span the window reads: no work on frames it never sees
+    if spec.fill_missed:
+        x = fill_missed(x)
     if spec.temporal == "resize":
         x = resize_valid(x, lengths, spec.frames)
     elif spec.temporal == "first":

@@ -72,6 +72,7 @@ class ContrastiveMethod(L.LightningModule):
         align_shoulders: bool = False,
         clip_normalize: str = "frame",
         vertical_axis: int = 1,
+        fill_missed: bool = False,
         views: Any = None,
         queue_size: int = 32768,
         queue_init: str = "normal",
@@ -94,7 +95,7 @@ class ContrastiveMethod(L.LightningModule):
         self.num_classes = num_classes
         self.clip = clip if isinstance(clip, ClipConfig) else ClipConfig(**(clip or {}))
         spec = ClipSpec(self.clip.frames, self.clip.temporal, center_joint, align_shoulders, clip_normalize,
-                        self.clip.stride, vertical_axis)
+                        self.clip.stride, vertical_axis, fill_missed)
         self.inputs = ModelInput(spec, layout, stream)
         self.schedule = schedule if isinstance(schedule, ScheduleConfig) else ScheduleConfig(**(schedule or {}))
         self.run_epochs = run_epochs or self.schedule.epochs
