@@ -241,7 +241,6 @@ def test_missed_joints_are_filled_in_time_before_the_model_sees_them(tmp_path, c
     """A pose estimator's missed joints (exactly 0 in a frame where the body has others) reach the model filled from
     the neighbouring frames that have them (`dataset.fill_missed`, on for custom data); `dataset.fill_missed=false`
     keeps them at 0. The first-T window (AS-CAL) and the resampled clip (SkeletonCLR) both get the filled joint."""
-
     from skelcl.build import build_data, build_method
     from tests.conftest import compose_train
 
