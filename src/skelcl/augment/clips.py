@@ -51,8 +51,8 @@ def fill_missed(x: torch.Tensor) -> torch.Tensor:
     """Fill each missed joint (exactly 0 in a frame where its body has other joints: a pose estimator's miss) by
     linear interpolation in time between the nearest frames that have it, or the nearest one at either end of the
     clip; a joint the clip never has stays 0, and so do absent bodies and the padding after a clip's end. Resampling,
-    striding and the normalisation then see a joint where the body had one, not a jump to 0 (its centre after the
-    normalisation) in one frame of ten."""
+    striding and the normalisation then see a joint where the body had one, not a jump to 0 (the body's centre after
+    the normalisation) in every frame where the estimator lost it."""
     seen = (x != 0).any(dim=1)  # (N, T, V, M)
     missed = seen.any(dim=2, keepdim=True) & ~seen  # no early return on "no misses": that would sync the device
     t = x.shape[2]
