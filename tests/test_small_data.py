@@ -333,15 +333,12 @@ def test_a_first_frames_method_strides_through_long_clips():
     """AS-CAL takes the first T frames: on a recording at 12x N-UCLA's frame rate (median 372 frames) the rule takes
     every 3rd frame so that its window holds the median clip, as it does at the native rate (without a recurrent
     encoder's window length: AS-CAL on ST-GCN); a resampling method, and clips that already fit, keep every frame."""
-    def recipe(median, temporal, **rule):
-        return ascal_like(median, temporal=temporal, **rule)
-
-    fast = recipe(372, "first")
+    fast = ascal_like(372, "first")
     assert (fast.stride, fast.frames) == (3, 120) and "120 frames (stride 3)" in fast.describe()
-    native = recipe(31, "first")
+    native = ascal_like(31, "first")
     assert (native.stride, native.frames) == (1, 30) and "stride" not in native.describe()
-    assert (recipe(372, "resize").stride, recipe(372, "resize").frames) == (1, 150)
-    assert (recipe(372, "first", stride=2).stride, recipe(372, "first", stride=2).frames) == (2, 150)  # by hand
+    assert (ascal_like(372, "resize").stride, ascal_like(372, "resize").frames) == (1, 150)
+    assert (ascal_like(372, "first", stride=2).stride, ascal_like(372, "first", stride=2).frames) == (2, 150)  # by hand
     cfg = compose_config(["method=ascal"])
     apply(cfg, fast)
     assert (cfg.method.clip.stride, cfg.method.clip.frames, cfg.method.clip.temporal) == (3, 120, "first")
