@@ -19,6 +19,7 @@ data would be (the layout travels as a YAML file, not as a built-in name).
     python scripts/export_custom.py data/nucla out/xview_pad --train view=1,2 --test view=3 --pad
     python scripts/export_custom.py data/nucla out/xview_zup --train view=1,2 --test view=3 --z-up
     python scripts/export_custom.py data/nucla out/xview_tail --train view=1,2 --test view=3 --mixed-rate 0.2,12
+    python scripts/export_custom.py data/nucla out/xview_lt --train view=1,2 --test view=3 --long-tail 10
 then: python -m skelcl.train dataset=custom dataset.root=out/v1v2.pkl dataset.layout=out/v1v2_layout.yaml \
           dataset.split=main
 """
@@ -51,6 +52,19 @@ def _select(meta: dict, spec: str) -> np.ndarray:
     field, values = spec.split("=")
     wanted = {int(v) for v in values.split(",")}
     return np.flatnonzero(np.isin(meta[field], list(wanted)))
+
+
+def long_tail(train: np.ndarray, labels: np.ndarray, ratio: float, rng: np.random.Generator) -> np.ndarray:
+    """A long-tailed training split: the k-th of the C classes present (in label order) keeps a seeded sample of
+    round(n_k x ratio^(-k / (C - 1))) of its n_k clips, at least one: the first keeps all, the last about 1/ratio
+    (the exponential profile of the long-tailed benchmarks)."""
+    classes = np.unique(labels[train])
+    kept = []
+    for k, c in enumerate(classes):
+        own = train[labels[train] == c]
+        share = ratio ** (-k / max(1, len(classes) - 1))
+        kept.append(rng.choice(own, max(1, round(len(own) * share)), replace=False))
+    return np.sort(np.concatenate(kept))
 
 
 def _layout_yaml(layout, keep: list[int] | None = None) -> dict:
@@ -221,6 +235,10 @@ def main() -> None:
     ap.add_argument("--train", required=True, help="field=values selecting the training clips, e.g. view=1,2")
     ap.add_argument("--test", required=True, help="field=values selecting the test clips")
     ap.add_argument("--max-train", type=int, default=None, help="keep this many training clips (seeded sample)")
+    ap.add_argument("--long-tail", type=float, default=None, metavar="R",
+                    help="keep a long-tailed training split: class k of C (label order) keeps a share "
+                         "R^(-k/(C-1)) of its clips (seeded; the most frequent R times the least), as collections "
+                         "recorded in the wild are; the test split stays as it is")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--image-2d", action="store_true",
                     help="write 2-D pixel keypoints (pinhole projection of camera-space 3-D) with a keypoint_score "
@@ -277,6 +295,11 @@ def main() -> None:
         raise SystemExit(f"--train {args.train} and --test {args.test} share clips")
     if args.max_train and args.max_train < len(train):
         train = np.sort(np.random.default_rng(args.seed).choice(train, args.max_train, replace=False))
+    if args.long_tail is not None:
+        if args.long_tail < 1:
+            raise SystemExit(f"--long-tail takes the ratio of the most to the least frequent class, >= 1, got "
+                             f"{args.long_tail}")
+        train = long_tail(train, np.asarray(p.labels), args.long_tail, np.random.default_rng(args.seed + 5))
     keep = None if args.joints is None else [int(j) - 1 for j in args.joints.split(",")]
     if keep is not None and (min(keep) < 0 or max(keep) >= p.layout.num_joints or len(set(keep)) < len(keep)):
         raise SystemExit(f"--joints must name distinct joints 1..{p.layout.num_joints}, got {args.joints}")

@@ -203,3 +203,17 @@ def test_mixed_rate_writes_a_seeded_share_of_the_clips_at_another_frame_rate(tmp
             np.testing.assert_allclose(m["keypoint"][:, [0, -1]], p_["keypoint"][:, [0, -1]], rtol=1e-6)
     with pytest.raises(SystemExit, match="mixed-rate"):
         export("bad", "--mixed-rate", "1.5,4")
+
+
+def test_long_tail_keeps_an_exponential_profile_of_each_class():
+    """`--long-tail R`: class k of C keeps round(n x R^(-k/(C-1))) of its n training clips, a seeded sample of its
+    own clips: the first class all of them, the last a tenth at R = 10, never none."""
+    script = load_script()
+    labels = np.repeat(np.arange(5), 40)
+    train = np.arange(0, 200, 2)  # 20 clips of each class
+    kept = script.long_tail(train, labels, 10.0, np.random.default_rng(0))
+    counts = np.bincount(labels[kept], minlength=5)
+    assert counts.tolist() == [20, 11, 6, 4, 2]
+    assert np.isin(kept, train).all() and len(np.unique(kept)) == len(kept)
+    assert np.array_equal(kept, script.long_tail(train, labels, 10.0, np.random.default_rng(0)))
+    assert np.bincount(labels[script.long_tail(train, labels, 1000.0, np.random.default_rng(0))]).min() == 1
