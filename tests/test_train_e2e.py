@@ -19,7 +19,7 @@ def test_pretrain_linear_knn_writes_results(tmp_path, cache_dir):
     for r in rows:
         assert set(r) >= {"method", "encoder", "dataset", "split", "stream", "protocol", "top1", "top5", "epochs",
                           "seed", "wall_s"}
-        assert 0.0 <= r["top1"] <= r["top5"] <= 100.0
+        assert 0.0 <= r["top1"] <= r["top5"] <= 100.0 and 0.0 <= r["mean_class_top1"] <= 100.0
         assert (r["method"], r["encoder"], r["dataset"], r["epochs"]) == ("skeletonclr", "stgcn", "synthetic", 1)
     assert len(records) == 3
     assert "| linear |" in (tmp_path / "results.md").read_text()
@@ -89,6 +89,8 @@ def test_evaluate_entry_point_on_checkpoint(tmp_path, cache_dir):
     assert [r.top1 for r in records] == [r.top1 for r in trained]
     # and it reports the floor its run reported: the random encoder that run started from, through the same probes
     assert [r.floor_top1 for r in records] == [r.floor_top1 for r in trained] and records[0].floor_top1 is not None
+    assert [r.floor_mean_class_top1 for r in records] == [r.floor_mean_class_top1 for r in trained]
+    assert records[0].floor_mean_class_top1 is not None
 
 
 def test_random_encoder_floor_skips_pretraining(tmp_path, cache_dir):

@@ -122,9 +122,9 @@ def _train(cfg: DictConfig, console: Console, state: dict) -> list:
     if trainer is not None:
         log_results_table(trainer.loggers, records)
         for logger in trainer.loggers:
-            logger.log_metrics({f"eval/{r.protocol}/top1": r.top1 for r in records})
-            logger.log_metrics({f"eval/{r.protocol}/floor_top1": r.floor_top1 for r in records
-                                if r.floor_top1 is not None})
+            for name in ("top1", "floor_top1", "mean_class_top1", "floor_mean_class_top1"):
+                logger.log_metrics({f"eval/{r.protocol}/{name}": getattr(r, name) for r in records
+                                    if getattr(r, name) is not None})
             logger.finalize("success")
         finish_wandb(trainer.loggers)
     return records

@@ -27,15 +27,16 @@ def test_when_the_floor_is_measured(kw, small_data, expected):
     assert wants_floor(_cfg(**kw), small_data) is expected
 
 
-def _record(protocol, top1):
+def _record(protocol, top1, mean_class=None):
     return ResultRecord(method="m", encoder="e", dataset="d", split="s", stream="joint", protocol=protocol, top1=top1,
-                        top5=100.0, epochs=1, seed=0, wall_s=0.0)
+                        top5=100.0, epochs=1, seed=0, wall_s=0.0, mean_class_top1=mean_class)
 
 
 def test_records_get_their_floor_and_shortfalls_are_named():
     records = [_record("linear", 60.0), _record("knn(k=20)", 40.0), _record("finetune", 90.0)]
-    attach_floor(records, {"linear": 50.0, "knn(k=20)": 41.5})
+    attach_floor(records, {"linear": _record("linear", 50.0, 45.0), "knn(k=20)": _record("knn(k=20)", 41.5, 30.0)})
     assert [r.floor_top1 for r in records] == [50.0, 41.5, None]  # finetune has no frozen-feature floor
+    assert [r.floor_mean_class_top1 for r in records] == [45.0, 30.0, None]
     assert shortfalls(records) == ["knn(k=20) 40.0 <= 41.5"]
     assert floor_line(records).endswith("linear 50.0 (+10.0), knn(k=20) 41.5 (-1.5)")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from skelcl.eval.metrics import topk_accuracy
+from skelcl.eval.metrics import accuracies, topk_accuracy
 
 DEFAULT_WEIGHTS = {"joint": 0.6, "motion": 0.4, "bone": 0.6}
 
@@ -43,7 +43,7 @@ def ensemble(parts: list[dict], weights: dict[str, float]) -> dict:
         score += weights[p["stream"]] * p["logits"]
     c = score.shape[1]
     return {"streams": [p["stream"] for p in parts], "weights": {p["stream"]: weights[p["stream"]] for p in parts},
-            "top1": topk_accuracy(score, ref["labels"], c, 1), "top5": topk_accuracy(score, ref["labels"], c, 5),
+            **accuracies(score, ref["labels"], c),
             "per_stream_top1": {p["stream"]: topk_accuracy(p["logits"], ref["labels"], c, 1) for p in parts}}
 
 

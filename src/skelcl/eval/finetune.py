@@ -21,7 +21,7 @@ from torch import nn
 
 from skelcl.config import FinetuneConfig
 from skelcl.data.datamodule import SkeletonDataModule
-from skelcl.eval.metrics import topk_accuracy
+from skelcl.eval.metrics import accuracies
 from skelcl.progress import progress
 from skelcl.schedules import lr_factor
 
@@ -95,6 +95,4 @@ def run_finetune(cfg: DictConfig, pcfg: FinetuneConfig, method, dm: SkeletonData
     device = torch.device("cuda") if torch.cuda.is_available() and trainer_kwargs.get("accelerator") != "cpu" \
         else torch.device("cpu")
     scores, labels = predict(model, dm.feature_loader("test"), device, bar)
-    return {"top1": topk_accuracy(scores, labels, dm.num_classes, 1),
-            "top5": topk_accuracy(scores, labels, dm.num_classes, 5),
-            "train_size": len(sub.train_idx)}
+    return {**accuracies(scores, labels, dm.num_classes), "train_size": len(sub.train_idx)}

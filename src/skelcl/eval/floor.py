@@ -38,8 +38,9 @@ def encoder_state(model) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in model.encoder_q.state_dict().items()}
 
 
-def measure_floor(run, model, initial: dict[str, torch.Tensor], dm, run_dir, start_time: float) -> dict[str, float]:
-    """top-1 of the frozen-feature protocols on the encoder `initial` (protocol label -> %). The model's own
+def measure_floor(run, model, initial: dict[str, torch.Tensor], dm, run_dir,
+                  start_time: float) -> dict[str, ResultRecord]:
+    """The frozen-feature protocols' records on the encoder `initial` (protocol label -> record). The model's own
     encoder is swapped out for the measurement and put back afterwards."""
     protocols = {k: v for k, v in run.protocols.items() if k in FROZEN_PROTOCOLS}
     if not protocols:
@@ -55,14 +56,15 @@ def measure_floor(run, model, initial: dict[str, torch.Tensor], dm, run_dir, sta
                                 save_logits=False)
     finally:
         model.encoder_q.load_state_dict(trained)
-    return {r.protocol: r.top1 for r in records}
+    return {r.protocol: r for r in records}
 
 
-def attach_floor(records: list[ResultRecord], floor: dict[str, float]) -> None:
-    """Write each frozen-feature record's floor."""
+def attach_floor(records: list[ResultRecord], floor: dict[str, ResultRecord]) -> None:
+    """Write each frozen-feature record's floor (its top-1 and mean class top-1)."""
     for r in records:
         if r.protocol in floor:
-            r.floor_top1 = floor[r.protocol]
+            r.floor_top1 = floor[r.protocol].top1
+            r.floor_mean_class_top1 = floor[r.protocol].mean_class_top1
 
 
 def shortfalls(records: list[ResultRecord]) -> list[str]:

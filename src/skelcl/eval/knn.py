@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from skelcl.config import KNNConfig
-from skelcl.eval.metrics import topk_accuracy
+from skelcl.eval.metrics import accuracies
 from skelcl.progress import progress as progress_bar
 
 
@@ -41,8 +41,8 @@ def knn_scores(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tenso
 
 def evaluate_knn(train_x, train_y, test_x, test_y, num_classes: int, cfg: KNNConfig, progress: bool = False,
                  ks: Sequence[int] | None = None) -> dict | list[dict]:
-    """top1 / top5 for cfg.k; with `ks`, a list of them, one per k, from a single similarity pass."""
+    """top1 / top5 / mean_class_top1 for cfg.k; with `ks`, a list of them, one per k, from a single similarity
+    pass."""
     many = knn_scores_for(train_x, train_y, test_x, num_classes, ks or [cfg.k], cfg.temperature, progress=progress)
-    res = [{"top1": topk_accuracy(scores, test_y, num_classes, 1),
-            "top5": topk_accuracy(scores, test_y, num_classes, 5)} for scores in many]
+    res = [accuracies(scores, test_y, num_classes) for scores in many]
     return res if ks is not None else res[0]

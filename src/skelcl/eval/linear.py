@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from skelcl.config import LinearConfig
-from skelcl.eval.metrics import topk_accuracy
+from skelcl.eval.metrics import accuracies, topk_accuracy
 from skelcl.progress import progress as progress_bar
 from skelcl.schedules import lr_factor
 
@@ -54,8 +54,7 @@ def train_linear(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Ten
     with torch.no_grad():
         scores = head(test_x)
     return {
-        "top1": topk_accuracy(scores, test_y, num_classes, 1),
-        "top5": topk_accuracy(scores, test_y, num_classes, 5),
+        **accuracies(scores, test_y, num_classes),
         "best_on_test_top1": best[0],
         "best_on_test_epoch": best[1],
         "logits": scores.cpu(),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from skelcl.eval.metrics import topk_accuracy
+from skelcl.eval.metrics import accuracies
 
 #: inverse L2 strengths searched by cross-validation (scikit-learn's C)
 C_GRID = tuple(float(c) for c in np.logspace(-3, 2, 8))
@@ -44,10 +44,10 @@ def cv_criterion(cv_score: str, train_y: torch.Tensor) -> str:
 
 def fit_logistic_cv(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor, test_y: torch.Tensor,
                     num_classes: int, folds: int = 5, cv_score: str = "auto") -> dict:
-    """top1 / top5 / logits (N_test, num_classes) / the chosen C. Classes absent from the training split get a
-    logit of -1e9 (they can never be predicted, as with any probe trained on that split). `cv_score`: what the
-    cross-validation maximises, "accuracy", "log_loss" (the held-out log-likelihood) or "auto" (`cv_criterion`);
-    the one used is returned as "criterion"."""
+    """top1 / top5 / mean_class_top1 / logits (N_test, num_classes) / the chosen C. Classes absent from the
+    training split get a logit of -1e9 (they can never be predicted, as with any probe trained on that split).
+    `cv_score`: what the cross-validation maximises, "accuracy", "log_loss" (the held-out log-likelihood) or "auto"
+    (`cv_criterion`); the one used is returned as "criterion"."""
     from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
     from sklearn.preprocessing import StandardScaler
 
@@ -69,6 +69,5 @@ def fit_logistic_cv(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.
         decision = np.stack([-decision / 2, decision / 2], axis=1)
     scores = torch.full((xt.shape[0], num_classes), -1e9, dtype=torch.float32)
     scores[:, torch.as_tensor(model.classes_)] = torch.as_tensor(decision, dtype=torch.float32)
-    return {"top1": topk_accuracy(scores, test_y, num_classes, 1),
-            "top5": topk_accuracy(scores, test_y, num_classes, 5), "best_on_test_top1": None, "logits": scores,
+    return {**accuracies(scores, test_y, num_classes), "best_on_test_top1": None, "logits": scores,
             "C": chosen, "criterion": criterion}

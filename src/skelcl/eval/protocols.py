@@ -52,7 +52,7 @@ def run_protocols(run: RunConfig, model, dm, run_dir: Path, pretrain_epochs: int
                          top5=res["top5"], epochs=pretrain_epochs, seed=int(cfg.seed),
                          wall_s=round(time.time() - start_time, 1),
                          best_on_test_top1=res.get("best_on_test_top1"), dataset_file=dataset_file(cfg.dataset),
-                         feature_rank=res.get("feature_rank"))
+                         feature_rank=res.get("feature_rank"), mean_class_top1=res.get("mean_class_top1"))
         records.append(r)
         return r
 

@@ -29,3 +29,7 @@ class ResultRecord:
     dataset_file: str | None = None
     # the same protocol on the randomly initialised encoder of the same seed (skelcl.eval.floor; `floor: auto`)
     floor_top1: float | None = None
+    # top-1 of each test class averaged over the classes (skelcl.eval.metrics): on a long-tailed dataset, where top1
+    # is mostly the frequent classes', the figure its papers report; and the floor's
+    mean_class_top1: float | None = None
+    floor_mean_class_top1: float | None = None

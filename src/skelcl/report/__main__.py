@@ -39,9 +39,10 @@ def parse_args(argv: list[str] | None):
     ap.add_argument("--rows", default="method,encoder", help="grouping keys of the rows (default: method,encoder)")
     ap.add_argument("--cols", default="dataset,split,stream,protocol",
                     help="grouping keys of the columns (default: dataset,split,stream,protocol)")
-    ap.add_argument("--metric", default="top1", choices=["top1", "top5", "floor_top1", "margin"],
+    ap.add_argument("--metric", default="top1", choices=["top1", "top5", "floor_top1", "margin", "mean_class_top1",
+                                                         "floor_mean_class_top1"],
                     help="floor_top1: the same seed's random encoder (runs that measured one); "
-                         "margin: top1 - floor_top1")
+                         "margin: top1 - floor_top1; mean_class_top1: each class's top-1 averaged over the classes")
     ap.add_argument("--out", type=Path, default=None,
                     help="where comparison.md/.csv/.png go (default: <PATH>/report for one directory, else ./report)")
     ap.add_argument("--no-ensemble", action="store_true", help="no 3-stream ensemble column")

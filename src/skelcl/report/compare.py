@@ -117,7 +117,8 @@ def build_comparison(entries: list[Entry], rows: list[str], cols: list[str], met
 
 
 def metric_value(record: dict, metric: str) -> float | None:
-    """top1 / top5 / floor_top1 as recorded; `margin` = top1 - floor_top1 (None where the run measured no floor)."""
+    """top1 / top5 / floor_top1 / mean_class_top1 / floor_mean_class_top1 as recorded; `margin` = top1 -
+    floor_top1 (None where the run measured no floor)."""
     if metric == "margin":
         floor = record.get("floor_top1")
         return None if floor is None else float(record["top1"]) - float(floor)

@@ -31,7 +31,8 @@ def ensemble_entries(runs: list[Run], weights: dict[str, float] = DEFAULT_WEIGHT
         parts = [by_stream[s] for s in STREAMS]
         res = ensemble([load_stream_logits(r.path) for r in parts], weights)
         base = _linear_record(by_stream["joint"])
-        record = {**base, "stream": "ensemble", "top1": res["top1"], "top5": res["top5"], "wall_s": None,
+        record = {**base, "stream": "ensemble", "top1": res["top1"], "top5": res["top5"],
+                  "mean_class_top1": res["mean_class_top1"], "wall_s": None,
                   "best_on_test_top1": None, "ensemble_weights": res["weights"],
                   "ensemble_of": [str(r.path) for r in parts]}
         record.pop("provenance", None)
