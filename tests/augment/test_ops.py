@@ -182,6 +182,21 @@ def test_time_reverse_twice_is_identity_and_reverses():
     assert torch.equal(ops.time_reverse(y, gen(0), p=1.0), x)
 
 
+def test_time_reverse_within_clip_keeps_the_padding_after_the_clip():
+    x = frame_coded(n=3, t=10) + 1  # frame t holds t + 1: no frame is all zero by chance
+    x[0, :, 6:] = 0  # clip 0 ends after 6 frames, clip 1 after 9 (one empty frame inside it), clip 2 fills the window
+    x[1, :, 9:] = 0
+    x[1, :, 4] = 0
+    assert ops.clip_lengths(x).tolist() == [6, 9, 10]
+    y = ops.time_reverse(x, gen(0), p=1.0, within_clip=True)
+    assert torch.equal(y[0, :, :6], x[0, :, :6].flip(1)) and torch.equal(y[0, :, 6:], x[0, :, 6:])
+    assert torch.equal(y[1, :, :9], x[1, :, :9].flip(1)) and bool((y[1, :, 4] == 0).all())
+    assert torch.equal(y[2], x[2].flip(1))  # a clip without padding: the official op
+    assert torch.equal(ops.time_reverse(y, gen(0), p=1.0, within_clip=True), x)
+    kept = ops.time_reverse(x, gen(0), p=0.0, within_clip=True)
+    assert torch.equal(kept, x)
+
+
 # --------------------------------------------------------------------------------------------------------------------
 # shear and rotation
 

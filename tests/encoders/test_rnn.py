@@ -89,6 +89,17 @@ def test_cae_is_mean_over_all_steps_including_padding():
     assert not torch.allclose(enc(x), seq[:6].mean(dim=0))
 
 
+def test_clip_mean_tap_reads_each_clip_as_if_it_were_unpadded():
+    enc = RNNEncoder(NTU25, hidden=32, tap="clip_mean")
+    x = torch.randn(3, 3, 10, 25, 2)
+    x[0, :, 6:] = 0
+    x[1, :, 8:] = 0
+    feats = enc(x)
+    enc.tap = "mean"
+    for i, length in enumerate((6, 8, 10)):  # a unidirectional net: the steps after the clip cannot change it
+        torch.testing.assert_close(feats[i], enc(x[i : i + 1, :, :length])[0])
+
+
 def test_parameter_counts_from_spec():
     assert n_params(RNNEncoder(NTU25, bodies=2)) == 417_792  # D = 150
     assert n_params(RNNEncoder(KINECT20, bodies=1)) == 325_632  # N-UCLA, D = 60

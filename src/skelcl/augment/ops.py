@@ -34,6 +34,7 @@ __all__ = [
     "blur_kernels",
     "blur_with_kernels",
     "center",
+    "clip_lengths",
     "crop_at",
     "flip",
     "gaussian_blur",
@@ -183,11 +184,29 @@ def temporal_crop_resize(
     return x0 + w * (x1 - x0)
 
 
-def time_reverse(x: Tensor, g: torch.Generator | None, p: float = 0.5) -> Tensor:
-    """Reverse the frame order per sample with probability p (AimCLR op '6', AS-CAL 'randomFlip'/Reverse)."""
+def clip_lengths(x: Tensor) -> Tensor:
+    """Frames (N,) up to each clip's last frame with a nonzero coordinate: the zero padding after a clip's end is
+    not counted (an all-zero frame inside the clip is)."""
+    t = x.shape[2]
+    nonzero = (x != 0).flatten(3).any(dim=(1, 3))  # (N, T)
+    step = torch.arange(1, t + 1, device=x.device)
+    return torch.where(nonzero, step, 0).amax(dim=1)
+
+
+def time_reverse(x: Tensor, g: torch.Generator | None, p: float = 0.5, within_clip: bool = False) -> Tensor:
+    """Reverse the frame order per sample with probability p (AimCLR op '6', AS-CAL 'randomFlip'/Reverse).
+
+    The official op reverses the whole window, so a zero-padded clip's padding moves to its front;
+    `within_clip` reverses each clip's own frames (`clip_lengths`) and leaves the padding after them."""
     _check(x, "time_reverse")
     mask = _apply_mask(x, p, g)
-    return _select(mask, x.flip(2), x)
+    if not within_clip:
+        return _select(mask, x.flip(2), x)
+    n, t = x.shape[0], x.shape[2]
+    length = clip_lengths(x).view(n, 1)
+    step = torch.arange(t, device=x.device).view(1, t)
+    idx = torch.where(step < length, length - 1 - step, step)  # (N, T)
+    return _select(mask, x.gather(2, idx.view(n, 1, t, 1, 1).expand_as(x)), x)
 
 
 # --------------------------------------------------------------------------------------------------------------------

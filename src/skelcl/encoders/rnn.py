@@ -11,10 +11,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from skelcl.augment.ops import clip_lengths
 from skelcl.data.layouts import Layout, get_layout
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
-TAPS = ("mean", "last", "sum")
+TAPS = ("mean", "last", "sum", "clip_mean")
 
 
 def reshape_for_rnn(x: torch.Tensor) -> torch.Tensor:
@@ -26,7 +27,9 @@ def reshape_for_rnn(x: torch.Tensor) -> torch.Tensor:
 class RNNEncoder(nn.Module):
     """(N, C, T, V, M) → (N, hidden · directions).
 
-    tap: 'mean' = CAE, (1/T) Σ_t h_t over all steps (AS-CAL default); 'last' = h_T, the top layer's output at the
+    tap: 'mean' = CAE, (1/T) Σ_t h_t over all steps (AS-CAL default); 'clip_mean' = the mean over each clip's own
+    steps (up to its last nonzero frame: a unidirectional net then reads the clip as if unpadded; the backward half
+    of a bidirectional one still reads the padding); 'last' = h_T, the top layer's output at the
     last step (for a bidirectional net the backward half of that output has only seen the last frame, as in the
     reference's `out[-1]`); 'sum' = Σ_t h_t. Zero initial state, no dropout, PyTorch's default initialisation.
     `frames` is informational: frame selection (AS-CAL takes the first T frames) belongs to the data pipeline.
@@ -80,4 +83,9 @@ class RNNEncoder(nn.Module):
         return seq[-1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.apply_tap(self.forward_sequence(x))
+        seq = self.forward_sequence(x)
+        if self.tap == "clip_mean":  # the mean over each clip's own frames: the steps after its end are left out
+            length = clip_lengths(x).clamp(min=1)
+            inside = torch.arange(seq.shape[0], device=x.device)[:, None] < length[None]  # (T, N)
+            return (seq * inside[..., None].to(seq.dtype)).sum(dim=0) / length[:, None].to(seq.dtype)
+        return self.apply_tap(seq)
