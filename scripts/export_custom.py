@@ -20,6 +20,8 @@ data would be (the layout travels as a YAML file, not as a built-in name).
     python scripts/export_custom.py data/nucla out/xview_zup --train view=1,2 --test view=3 --z-up
     python scripts/export_custom.py data/nucla out/xview_tail --train view=1,2 --test view=3 --mixed-rate 0.2,12
     python scripts/export_custom.py data/nucla out/xview_lt --train view=1,2 --test view=3 --long-tail 10
+    python scripts/export_custom.py data/nucla out/xsub_wild --train subject=1,2,3,4,5,6 --test subject=7,8,9,10 \
+        --image-2d --pose-layout coco17 --miss 0.1 --bystanders 2 --long-tail 5 --mixed-rate 0.3,2
 then: python -m skelcl.train dataset=custom dataset.root=out/v1v2.pkl dataset.layout=out/v1v2_layout.yaml \
           dataset.split=main
 """
