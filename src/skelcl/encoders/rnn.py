@@ -74,8 +74,12 @@ class RNNEncoder(nn.Module):
         out, _ = self.rnn(reshape_for_rnn(x))
         return out
 
-    def apply_tap(self, seq: torch.Tensor) -> torch.Tensor:
-        """Reduce (T, N, D) outputs to (N, D) with the configured tap."""
+    def apply_tap(self, seq: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Reduce (T, N, D) outputs to (N, D) with the configured tap (`x`, the input, gives each clip's length)."""
+        if self.tap == "clip_mean":  # the steps after a clip's end are left out
+            length = clip_lengths(x).clamp(min=1)
+            inside = torch.arange(seq.shape[0], device=seq.device)[:, None] < length[None]  # (T, N)
+            return (seq * inside[..., None].to(seq.dtype)).sum(dim=0) / length[:, None].to(seq.dtype)
         if self.tap == "mean":
             return seq.mean(dim=0)
         if self.tap == "sum":
@@ -83,9 +87,4 @@ class RNNEncoder(nn.Module):
         return seq[-1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        seq = self.forward_sequence(x)
-        if self.tap == "clip_mean":  # the mean over each clip's own frames: the steps after its end are left out
-            length = clip_lengths(x).clamp(min=1)
-            inside = torch.arange(seq.shape[0], device=x.device)[:, None] < length[None]  # (T, N)
-            return (seq * inside[..., None].to(seq.dtype)).sum(dim=0) / length[:, None].to(seq.dtype)
-        return self.apply_tap(seq)
+        return self.apply_tap(self.forward_sequence(x), x)

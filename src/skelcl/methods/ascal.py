@@ -27,7 +27,7 @@ Quirks of the official code (numbered), flag / default / why:
 - 4 un-normalised blur: `gaussian_blur` op `normalize: false` in the recipe presets that use blur (faithful).
 - 5 first-T frames, padding enters the LSTM/CAE/noise, Reverse moves padding to the front: kept (faithful),
   `clip.temporal: first`; the clip-only variant is a view option and an encoder tap
-  ({op: time_reverse, within_clip: true}, encoder.tap=clip_mean), not the default: it cost KNN 6-8 points.
+  ({op: time_reverse, within_clip: true}, encoder.tap=clip_mean), not the default: it cost KNN 4-9 points.
 - 6 no L2 normalisation, tau 0.06 on raw dot products, uniform queue init: kept (`normalize: false`,
   `queue_init: uniform`): it is the method.
 - 7 epoch 1 is a no-learning queue warm-up (`queue_warmup_epochs: 1`, kept); the official loop runs epochs 1..61
