@@ -16,6 +16,9 @@ data would be (the layout travels as a YAML file, not as a built-in name).
         --pose-layout coco17 --bystanders 3
     python scripts/export_custom.py data/nucla out/pairs15 --train subject=1,2,3,4,5,6 --test subject=7,8,9,10 \
         --max-train 225 --frame-rate 0.5 --joints 4,3,2,5,6,8,9,10,12,13,14,16,17,18,20 --pair --unit-box
+    python scripts/export_custom.py data/nucla out/pairs15_untracked --train subject=1,2,3,4,5,6 \
+        --test subject=7,8,9,10 --max-train 225 --frame-rate 0.5 --joints 4,3,2,5,6,8,9,10,12,13,14,16,17,18,20 \
+        --pair --unit-box --untracked
     python scripts/export_custom.py data/nucla out/xview_pad --train view=1,2 --test view=3 --pad
     python scripts/export_custom.py data/nucla out/xview_zup --train view=1,2 --test view=3 --z-up
     python scripts/export_custom.py data/nucla out/xview_tail --train view=1,2 --test view=3 --mixed-rate 0.2,12
@@ -204,6 +207,21 @@ def _with_bystanders(kp: np.ndarray, clip, candidates: np.ndarray, k: int,
     return np.concatenate(bodies, axis=0)[order], np.concatenate(conf)[order]
 
 
+def untrack(ann: dict, conf: np.ndarray, rng: np.random.Generator, jitter: float = 0.1) -> None:
+    """Store each frame's bodies in the first slots, in order of that frame's detection confidence (each body's
+    `conf` plus N(0, jitter) noise drawn per frame), in place: how a pose estimator run frame by frame without a
+    tracker writes them (pyskl's custom_2d_skeleton.py). Two performers scored alike trade slots about every other
+    frame."""
+    kp = ann["keypoint"]
+    m, t = kp.shape[:2]
+    present = (kp != 0).any(axis=(2, 3))
+    key = np.where(present, -(conf[:, None] + rng.normal(0.0, jitter, (m, t))), np.inf)
+    order, frames = np.argsort(key, axis=0, kind="stable"), np.arange(t)
+    ann["keypoint"] = kp[order, frames]
+    if "keypoint_score" in ann:
+        ann["keypoint_score"] = ann["keypoint_score"][order, frames]
+
+
 def z_up(kp: np.ndarray) -> np.ndarray:
     """3-D keypoints [..., 3] turned a quarter about x, (x, y, z) -> (x, -z, y): y-up clips as a z-up motion-capture
     system writes them."""
@@ -271,6 +289,9 @@ def main() -> None:
                     help="add K people in the background of every clip (other clips of the same part, 1.5-3 m to "
                          "the side, seen in part of the frames, lower keypoint_score with --image-2d), the bodies "
                          "stored in a random order: a pose estimator's detections of a filmed scene")
+    ap.add_argument("--untracked", action="store_true",
+                    help="store each frame's bodies in the first slots by that frame's (noisy) detection confidence, "
+                         "as a pose estimator run without a tracker writes them: the slots change person")
     ap.add_argument("--z-up", action="store_true",
                     help="write 3-D clips turned a quarter about x, (x, y, z) -> (x, -z, y), as z-up motion capture")
     ap.add_argument("--pad", action="store_true",
@@ -310,6 +331,7 @@ def main() -> None:
     pose = POSE_LAYOUTS.get(args.pose_layout)
     pair_rng = np.random.default_rng(args.seed + 2)
     crowd_rng = np.random.default_rng(args.seed + 3)
+    track_rng = np.random.default_rng(args.seed + 6)  # --untracked's per-frame confidences
 
     def clip(i: int) -> np.ndarray:
         kp = np.asarray(p.data[i][:, : int(p.lengths[i])]).transpose(3, 1, 2, 0)  # (C, T, V, M) -> (M, T, V, C)
@@ -344,6 +366,8 @@ def main() -> None:
                 ann["keypoint"] = np.where(missed[..., None], 0.0, ann["keypoint"]).astype(np.float32)
                 if "keypoint_score" in ann:
                     ann["keypoint_score"] = np.where(missed, 0.0, ann["keypoint_score"]).astype(np.float32)
+            if args.untracked:
+                untrack(ann, conf, track_rng)
             annotations.append(ann)
             split[part].append(name)
     if args.unit_box:

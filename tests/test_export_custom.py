@@ -102,6 +102,25 @@ def test_bystanders_are_partly_seen_less_confident_and_shuffled_in():
     assert len(orders) > 1  # the performer is not always stored first
 
 
+def test_untracked_stores_each_frames_bodies_first_in_a_detectors_order():
+    script = load_script()
+    rng = np.random.default_rng(0)
+    kp = rng.uniform(1, 2, size=(3, 200, 4, 2)).astype(np.float32)
+    kp[2, :50] = 0  # the third person enters at frame 50
+    score = np.stack([np.full((200, 4), c, np.float32) for c in (1.0, 1.0, 0.4)]) * (kp != 0).any(-1)
+    ann = {"keypoint": kp.copy(), "keypoint_score": score.copy()}
+    script.untrack(ann, np.array([1.0, 1.0, 0.4], np.float32), np.random.default_rng(1))
+    out, out_score = ann["keypoint"], ann["keypoint_score"]
+    present = (out != 0).any(axis=(2, 3))
+    assert present[:2].all() and not present[2, :50].any() and present[2, 50:].all()  # the first slots filled
+    first_is_body0 = np.all(out[0] == kp[0], axis=(1, 2))
+    assert 0.3 < first_is_body0.mean() < 0.7  # two performers scored alike trade slots about every other frame
+    assert not np.all(out[:2, 50:] == kp[2, 50:], axis=(2, 3)).any()  # 0.6 under them: never ahead (6 sd)
+    for f in (0, 60, 199):  # every frame holds the same bodies, its scores moved with them
+        order = [int(np.flatnonzero(np.all(kp[:, f] == out[s, f], axis=(1, 2)))[0]) for s in range(3) if present[s, f]]
+        np.testing.assert_array_equal(out_score[: len(order), f], score[order, f])
+
+
 def test_the_whole_layout_is_written_as_it_is():
     from skelcl.data.layouts import NTU25, get_layout
 

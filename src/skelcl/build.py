@@ -159,7 +159,8 @@ def build_datamodule(ds: DatasetConfig, cache_dir: str, batch_size: int, seed: i
     if ds.num_classes is not None:
         options["num_classes"] = ds.num_classes
     prepared = open_dataset(ds.root, format=ds.format, layout=ds.layout, cache_dir=cache_dir,
-                            max_bodies=ds.max_bodies, min_body_share=ds.min_body_share, **options)
+                            max_bodies=ds.max_bodies, min_body_share=ds.min_body_share,
+                            link_bodies=ds.link_bodies, **options)
     warn_label_gaps(prepared)
     vertical_axis = warn_coordinates(prepared, ds.vertical_axis)
     warn_no_shoulders(prepared, ds.normalize)

@@ -28,10 +28,11 @@ IDENTITY = {
     "encoder": ("encoder",),
     "stream": ("stream.name",),
     "dataset": ("dataset.name", "dataset.format", "dataset.root", "dataset.split", "dataset.layout",
-                "dataset.max_bodies", "dataset.min_body_share", "dataset.options"),
+                "dataset.max_bodies", "dataset.min_body_share", "dataset.link_bodies", "dataset.options"),
 }
 #: identity keys added after checkpoints were first written: a checkpoint without one had its default
-ADDED_LATER = {"dataset.max_bodies": MAX_BODIES, "dataset.min_body_share": MIN_BODY_SHARE}
+ADDED_LATER = {"dataset.max_bodies": MAX_BODIES, "dataset.min_body_share": MIN_BODY_SHARE,
+               "dataset.link_bodies": False}
 
 
 def _comparable(config: Mapping, key: str) -> Any:

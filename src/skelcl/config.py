@@ -172,6 +172,7 @@ class DatasetConfig:
     num_classes: Any = None  # declared class count, checked against the labels (custom data: required)
     max_bodies: Any = MAX_BODIES  # pyskl / custom pickles: the most-seen bodies kept per clip (data/bodies.py)
     min_body_share: float = MIN_BODY_SHARE  # pyskl / custom pickles: a body after the first needs this share
+    link_bodies: bool = True  # pyskl / custom pickles: re-link body slots that change person between frames
     options: dict = field(default_factory=dict)  # format-specific (e.g. synthetic generator settings)
 
     def __post_init__(self) -> None:

@@ -125,6 +125,6 @@ def warn_not_depth(ds: PreparedDataset, sample: int = 256, clips: np.ndarray | N
     else:
         return None
     log.warning("%s: the third coordinate %s. skelcl reads three coordinates as x, y, z (depth); for 2-D keypoints "
-                "write `keypoint` as [M, T, V, 2] (a separate `keypoint_score` is not read), so that the 2-D views "
-                "apply", ds.origin, what)
+                "write `keypoint` as [M, T, V, 2] (a separate `keypoint_score` only ranks the bodies), so that the "
+                "2-D views apply", ds.origin, what)
     return kind

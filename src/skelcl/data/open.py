@@ -37,7 +37,7 @@ def detect_format(root: str | Path) -> str:
 
 def open_dataset(root: str | Path | None, format: str = "prepared", layout: Any = None,
                  cache_dir: str | Path | None = None, max_bodies: int | None = MAX_BODIES,
-                 min_body_share: float = MIN_BODY_SHARE, **kw: Any) -> PreparedDataset:
+                 min_body_share: float = MIN_BODY_SHARE, link_bodies: bool = True, **kw: Any) -> PreparedDataset:
     """Open (converting or generating first where needed) the dataset at `root`.
 
     `layout`: for crossclr/pyskl a layout name, mapping or YAML path (default: the built-in layout with the
@@ -45,7 +45,8 @@ def open_dataset(root: str | Path | None, format: str = "prepared", layout: Any 
     `max_bodies`, `min_body_share`: a pyskl / custom pickle keeps at most `max_bodies` bodies per clip (None: no
     limit), the most seen first, after the first only those seen at least `min_body_share` as much as it
     (`skelcl.data.bodies`); data stored with fixed body slots (prepared, crossclr, synthetic) must not have more
-    slots than `max_bodies`.
+    slots than `max_bodies`. `link_bodies`: a pyskl / custom pickle's body slots are re-linked into one person each
+    before that, where a slot jumps between people from frame to frame (`skelcl.data.tracks`).
     `cache_dir`: where converted copies go (default: next to the source); the synthetic dataset's directory
     when `root` is not given. Extra keyword arguments go to the reader (e.g. num_classes, variant, benchmark
     for crossclr; SyntheticConfig fields for synthetic).
@@ -82,7 +83,7 @@ def open_dataset(root: str | Path | None, format: str = "prepared", layout: Any 
         raise ValueError(f"{root}: format 'custom' needs layout= (a name, a mapping or a YAML file)")
     return load_prepared(readers.convert_pyskl(root, cache_dir=cache_dir, layout=layout,
                                                require_classes=format == "custom", max_bodies=max_bodies,
-                                               min_body_share=min_body_share, **kw))
+                                               min_body_share=min_body_share, link_bodies=link_bodies, **kw))
 
 
 def _check_bodies(ds: PreparedDataset, max_bodies: int | None) -> PreparedDataset:

@@ -42,6 +42,7 @@ from skelcl.data.formats import DataFormatError, PreparedWriter, build_once
 from skelcl.data.layouts import LAYOUTS, Layout, LayoutError, get_layout
 from skelcl.data.names import name_metadata
 from skelcl.data.prepared_dir import Summary, check_output, finish
+from skelcl.data.tracks import LINK_VERSION, relink
 
 log = logging.getLogger("skelcl.data.readers")
 
@@ -310,14 +311,17 @@ def _load_pickle(path: Path) -> Any:
 
 def convert_pyskl(path: str | Path, cache_dir: str | Path | None = None, layout: Any = None,
                   num_classes: int | None = None, name: str | None = None, require_classes: bool = False,
-                  max_bodies: int | None = MAX_BODIES, min_body_share: float = MIN_BODY_SHARE) -> Path:
+                  max_bodies: int | None = MAX_BODIES, min_body_share: float = MIN_BODY_SHARE,
+                  link_bodies: bool = True) -> Path:
     """Convert a pyskl-style annotation pickle (once, cached) and return the prepared directory.
 
     `require_classes` (custom data): the class count must be declared, by `num_classes` or by the pickle's own
     `class_names` list, instead of being inferred from the largest label. `max_bodies`, `min_body_share`: each
     clip's bodies are ordered by how much of them was seen (by `keypoint_score` where given); at most `max_bodies`
     are kept (None: no limit), after the first only those seen at least `min_body_share` as much as it
-    (`skelcl.data.bodies`).
+    (`skelcl.data.bodies`). `link_bodies`: before that, a clip whose body slots jump between people from frame to
+    frame (a pose estimator's per-frame detection order) has them re-linked into one person each
+    (`skelcl.data.tracks`).
     """
     path = Path(path)
     lay_key = _layout_key(layout)
@@ -330,12 +334,14 @@ def convert_pyskl(path: str | Path, cache_dir: str | Path | None = None, layout:
         raise ValueError(f"{path}: min_body_share must be in [0, 1], got {min_body_share!r}")
     options = {"kind": "pyskl", "layout": lay_key, "num_classes": num_classes, "max_bodies": max_bodies,
                "min_body_share": float(min_body_share), "length": "first_to_last_frame_with_a_body"}
+    if link_bodies:  # absent from the options of conversions made before linking existed: their caches stay valid
+        options["link_bodies"] = LINK_VERSION  # a conversion cached by another version of the linking is redone
     fp = _fingerprint(files, options)
     out = _cache_dir(path, path.with_name(f"{path.stem}.skelcl-prepared"), cache_dir, fp)
     return _convert_once(path, out, fp, partial(_build_pyskl, path=path, layout=layout, num_classes=num_classes,
                                                 name=name, options=options, fp=fp, n_files=len(files),
                                                 require_classes=require_classes, max_bodies=max_bodies,
-                                                min_body_share=min_body_share))
+                                                min_body_share=min_body_share, link_bodies=link_bodies))
 
 
 def _declared_classes(path: Path, obj: Mapping, num_classes: int | None,
@@ -379,7 +385,7 @@ def _class_name_labels(path: Path, obj: Mapping) -> tuple[Mapping, dict[str, int
 
 def _build_pyskl(out: Path, path: Path, layout: Any, num_classes: int | None, name: str | None, options: dict,
                  fp: dict, n_files: int, require_classes: bool = False, *, max_bodies: int | None,
-                 min_body_share: float) -> Path:
+                 min_body_share: float, link_bodies: bool) -> Path:
     obj = _load_pickle(path)
     if not isinstance(obj, Mapping) or "annotations" not in obj or "split" not in obj:
         raise DataFormatError(f"{path}: expected a dict with 'split' and 'annotations' (pyskl format)")
@@ -390,7 +396,7 @@ def _build_pyskl(out: Path, path: Path, layout: Any, num_classes: int | None, na
     anns = []
     dims: set[tuple[int, int]] = set()
     seen: dict[str, int] = {}
-    crowded = reordered = trimmed = 0
+    crowded = reordered = trimmed = relinked = 0
     for i, a in enumerate(obj["annotations"]):
         if a is None:
             summary.skip(f"{path}: annotations[{i}]", "annotation is None: pyskl writes None for a file with no bodies")
@@ -428,6 +434,9 @@ def _build_pyskl(out: Path, path: Path, layout: Any, num_classes: int | None, na
             trimmed += 1
             kp = kp[:, first:last]
             score = None if score is None else score[:, first:last]
+        if link_bodies:
+            kp, score, moved = relink(kp, score)
+            relinked += moved
         keep = rank_bodies(kp, score, max_bodies, min_body_share)
         crowded += len(keep) < kp.shape[0]
         reordered += len(keep) == kp.shape[0] and bool((keep != np.arange(len(keep))).any())
@@ -455,6 +464,10 @@ def _build_pyskl(out: Path, path: Path, layout: Any, num_classes: int | None, na
     if trimmed:
         summary.note(f"{trimmed} clip(s) start or end with frames where every keypoint is zero (padded to a fixed "
                      "length?): each clip runs from its first to its last frame with a body", warn=False)
+    if relinked:
+        summary.note(f"{relinked} clip(s) stored body slots that change person from frame to frame (a pose "
+                     "estimator's per-frame detection order): re-linked into one person per slot by position "
+                     "(dataset.link_bodies=false keeps the stored slots)")
     if crowded:
         summary.note(f"{crowded} clip(s) lost bodies: at most {max_bodies} kept per clip, after the first only those "
                      f"seen at least {min_body_share:g} as much as it (summed keypoint_score where given, else joints "
