@@ -111,8 +111,10 @@ def link_tracks(keypoint: np.ndarray) -> np.ndarray:
         poses = keypoint[bodies, f].astype(np.float64)
         found = seen[bodies, f]
         rows, slots = linear_sum_assignment(_costs(poses, found, last, last_seen, used, bodies, size))
+        free = np.ones(m, dtype=bool)
+        free[slots] = False
         order[f, slots] = bodies[rows]  # every present body gets a slot (B <= M); the absent fill the rest
-        order[f, np.setdiff1d(np.arange(m), slots)] = np.setdiff1d(np.arange(m), bodies)
+        order[f, free] = np.flatnonzero(~present[:, f])
         for r, s in zip(rows, slots):  # a joint missed this frame keeps where it was last seen
             last[s, found[r]] = poses[r, found[r]]
             last_seen[s] |= found[r]
