@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from skelcl.config import DatasetConfig
+from skelcl.data.formats import DataFormatError
 from skelcl.data.open import open_dataset
 from skelcl.data.tracks import link_tracks, packed, relink
 from tests.data import fixtures as fx
@@ -99,3 +100,34 @@ def test_conversion_relinks_an_untracked_pickle(tmp_path):
 def test_very_short_clips(frames):
     kp = _people(np.random.default_rng(4), frames=frames)
     assert link_tracks(kp).shape == (frames, 2)
+
+
+def test_compressed_annotation_is_expanded_and_relinked(tmp_path):
+    """pyskl's `--compress` form: one row per detection (x, y, score) and its frame; a frame's detections in the
+    detector's order, the frame between two detections left empty."""
+    rng = np.random.default_rng(5)
+    kp = _people(rng, frames=30)
+    kp[:, 12] = 0  # no one detected in frame 12
+    rows, frames = [], []
+    for f in range(30):
+        for b in (rng.permutation(2) if f != 12 else []):
+            rows.append(np.concatenate([kp[b, f], np.full((17, 1), 0.5 + 0.1 * b, np.float32)], axis=1))
+            frames.append(f)
+    ann = {"frame_dir": "video0", "label": 0, "total_frames": 30, "keypoint": np.stack(rows).astype(np.float16),
+           "frame_inds": np.array(frames, dtype=np.int16)}
+    other = {"frame_dir": "video1", "label": 1, "total_frames": 30, "keypoint": kp.copy()}
+    path = fx.write_pyskl(tmp_path / "compressed.pkl", [ann, other], {"train": ["video0"], "test": ["video1"]})
+    ds = open_dataset(path, format="custom", layout="coco17", num_classes=2)
+    clip = ds.data[0].transpose(3, 1, 2, 0)
+    expected = kp.astype(np.float16).astype(np.float32)
+    assert np.array_equal(clip, expected) or np.array_equal(clip, expected[::-1])
+    assert not clip[:, 12].any()  # the empty frame stays in time
+    ann["frame_inds"] = ann["frame_inds"] + 1  # 1-based: the last reaches total_frames
+    path = fx.write_pyskl(tmp_path / "one_based.pkl", [ann], {"train": ["video0"]})
+    with pytest.raises(DataFormatError, match="video0: frame_inds run from 1 to 30 but total_frames = 30"):
+        open_dataset(path, format="custom", layout="coco17", num_classes=2)
+    ann["keypoint"] = ann["keypoint"][..., :2]
+    ann["frame_inds"] = ann["frame_inds"] - 1
+    path = fx.write_pyskl(tmp_path / "no_score.pkl", [ann], {"train": ["video0"]})
+    with pytest.raises(DataFormatError, match=r"needs keypoint \[N, V, C \+ 1\]"):
+        open_dataset(path, format="custom", layout="coco17", num_classes=2)

@@ -12,6 +12,8 @@
   last frame with a body: frames of zeros that pad clips to a fixed length, or come before anyone is in view, are
   dropped (the small-data rule reads the clips' lengths, AS-CAL its first frames). The clips are stored back to
   back (`skelcl.data.ragged`), not padded to the longest: a video dataset's clips differ in length by 10x or more.
+  pyskl's compressed annotations (`keypoint` [N, V, C + 1] rows with `frame_inds`) are expanded to body slots
+  first (`skelcl.data.compressed`).
 - custom (`convert_pyskl(..., layout=...)`): a pyskl-style pickle with any joint layout, given by name,
   mapping or YAML file (keys of `Layout.from_dict`: name, num_joints, bones, center, pairs, parts, ...).
 
@@ -38,6 +40,7 @@ import numpy as np
 
 from skelcl.config import MAX_BODIES, MIN_BODY_SHARE
 from skelcl.data.bodies import rank_bodies
+from skelcl.data.compressed import expand
 from skelcl.data.formats import DataFormatError, PreparedWriter, build_once
 from skelcl.data.layouts import LAYOUTS, Layout, LayoutError, get_layout
 from skelcl.data.names import name_metadata
@@ -404,6 +407,8 @@ def _build_pyskl(out: Path, path: Path, layout: Any, num_classes: int | None, na
         if not isinstance(a, Mapping) or not {"frame_dir", "label", "keypoint"} <= set(a):
             raise DataFormatError(f"{path}: annotations[{i}] lacks frame_dir / label / keypoint")
         fd = str(a["frame_dir"])
+        if a.get("frame_inds") is not None:  # pyskl's compressed form: one row per detection
+            a = expand(path, fd, a)
         kp = np.asarray(a["keypoint"])
         if kp.ndim != 4:
             raise DataFormatError(f"{path}: {fd}: keypoint has shape {kp.shape}, expected [M, T, V, C]")
