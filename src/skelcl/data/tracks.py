@@ -15,7 +15,9 @@ Frame by frame, the bodies present are assigned to the slots (an optimal assignm
 body sizes, to where its slot's person was last seen; a slot no one has used yet costs one body size, so a newcomer
 far from every known person starts its own track instead of taking over a person who is out of view. The stored
 slot costs a tenth of a body size less, so two people about as close to either track keep their stored slots; a
-detector's swap moves a slot by the distance between two people, a body size or more.
+detector's swap moves a slot by the distance between two people. The tracks replace the stored slots only if they
+move at most half as much from frame to frame, summed over the clip (`MOTION_SHARE`): bodies that no assignment
+tells apart (people overlapping, or keypoints as noisy as the distance between them) stay as stored.
 """
 
 from __future__ import annotations
