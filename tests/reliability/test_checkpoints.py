@@ -94,6 +94,11 @@ def test_a_moved_dataset_is_the_same_dataset(tmp_path, trained):
     saved_fold["dataset"]["root"] = "/old/place/fold1.pkl"
     assert identity_differences(saved_fold, fold)["dataset"] == [
         "dataset.root: 'fold1.pkl' in the checkpoint, 'fold2.pkl' now"]
+    fold.dataset.link_bodies = True  # as dataset=custom sets it
+    before_linking = OmegaConf.to_container(fold)
+    del before_linking["dataset"]["link_bodies"]  # written before body slots were re-linked: it read them as stored
+    assert identity_differences(before_linking, fold)["dataset"] == [
+        "dataset.link_bodies: False in the checkpoint, True now"]
 
 
 def test_a_second_run_into_a_used_run_directory_is_refused(tmp_path, cache_dir, trained):
