@@ -289,9 +289,10 @@ def main() -> None:
                     help="add K people in the background of every clip (other clips of the same part, 1.5-3 m to "
                          "the side, seen in part of the frames, lower keypoint_score with --image-2d), the bodies "
                          "stored in a random order: a pose estimator's detections of a filmed scene")
-    ap.add_argument("--untracked", action="store_true",
-                    help="store each frame's bodies in the first slots by that frame's (noisy) detection confidence, "
-                         "as a pose estimator run without a tracker writes them: the slots change person")
+    ap.add_argument("--untracked", type=float, nargs="?", const=0.1, default=None, metavar="SD",
+                    help="store each frame's bodies in the first slots by that frame's detection confidence plus "
+                         "N(0, SD) noise (default 0.1), as a pose estimator run without a tracker writes them: the "
+                         "slots change person")
     ap.add_argument("--z-up", action="store_true",
                     help="write 3-D clips turned a quarter about x, (x, y, z) -> (x, -z, y), as z-up motion capture")
     ap.add_argument("--pad", action="store_true",
@@ -366,8 +367,8 @@ def main() -> None:
                 ann["keypoint"] = np.where(missed[..., None], 0.0, ann["keypoint"]).astype(np.float32)
                 if "keypoint_score" in ann:
                     ann["keypoint_score"] = np.where(missed, 0.0, ann["keypoint_score"]).astype(np.float32)
-            if args.untracked:
-                untrack(ann, conf, track_rng)
+            if args.untracked is not None:
+                untrack(ann, conf, track_rng, args.untracked)
             annotations.append(ann)
             split[part].append(name)
     if args.unit_box:
