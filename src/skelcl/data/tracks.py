@@ -94,15 +94,18 @@ def link_tracks(keypoint: np.ndarray) -> np.ndarray:
     from scipy.optimize import linear_sum_assignment
 
     m, t, v, c = keypoint.shape
-    order = np.tile(np.arange(m), (t, 1))
+    stored_order = np.tile(np.arange(m), (t, 1))
     if m < 2:
-        return order
+        return stored_order
     seen = (keypoint != 0).any(-1)  # (M, T, V)
     present = seen.any(-1)  # (M, T)
+    if not packed(present):  # a tracker's storage: nothing more to measure
+        return stored_order
     size = clip_body_size(keypoint, seen)
     stored = slot_moves(keypoint, seen, size)
-    if not packed(present) or stored.max(initial=0.0) < JUMP:
-        return order
+    if stored.max(initial=0.0) < JUMP:
+        return stored_order
+    order = stored_order.copy()
     last = np.zeros((m, v, c), dtype=np.float64)
     last_seen = np.zeros((m, v), dtype=bool)
     used = np.zeros(m, dtype=bool)
@@ -123,7 +126,7 @@ def link_tracks(keypoint: np.ndarray) -> np.ndarray:
         used[slots] = True
     frames = np.arange(t)
     linked = slot_moves(keypoint[order.T, frames], seen[order.T, frames], size)
-    return order if linked.sum() <= MOTION_SHARE * stored.sum() else np.tile(np.arange(m), (t, 1))
+    return order if linked.sum() <= MOTION_SHARE * stored.sum() else stored_order
 
 
 def relink(keypoint: np.ndarray, score: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None, bool]:
